@@ -1,0 +1,1 @@
+"""Reading trade signals: the pure parser, the JSON schema and the TradingView payload mapping."""

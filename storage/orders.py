@@ -1,0 +1,144 @@
+"""SQL for the `orders` table: every order intent, keyed by its deterministic client order id."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import aiosqlite
+
+from bot.domain import AssetClass, OrderAck, OrderRequest, OrderStatus, OrderType, Side
+from storage.codec import dec_from_db, dec_to_db, time_from_db, time_to_db
+from storage.database import Database
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    signal_id: str
+    leg: int
+    broker: str
+    request: OrderRequest
+    status: OrderStatus
+    broker_order_id: str | None
+    filled_quantity: Decimal
+    average_fill_price: Decimal | None
+    reason: str | None
+    attempts: int
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def client_order_id(self) -> str:
+        return self.request.client_order_id
+
+
+def _row_to_record(row: sqlite3.Row) -> OrderRecord:
+    request = OrderRequest(
+        client_order_id=row["client_order_id"],
+        symbol=row["symbol"],
+        asset_class=AssetClass(row["asset_class"]),
+        side=Side(row["side"]),
+        type=OrderType(row["type"]),
+        quantity=Decimal(row["quantity"]),
+        limit_price=dec_from_db(row["limit_price"]),
+        stop_price=dec_from_db(row["stop_price"]),
+        stop_loss=dec_from_db(row["stop_loss"]),
+        take_profit=dec_from_db(row["take_profit"]),
+        time_in_force=row["time_in_force"],
+        reduce_only=bool(row["reduce_only"]),
+    )
+    return OrderRecord(
+        signal_id=row["signal_id"],
+        leg=row["leg"],
+        broker=row["broker"],
+        request=request,
+        status=OrderStatus(row["status"]),
+        broker_order_id=row["broker_order_id"],
+        filled_quantity=Decimal(row["filled_quantity"]),
+        average_fill_price=dec_from_db(row["average_fill_price"]),
+        reason=row["reason"],
+        attempts=row["attempts"],
+        created_at=time_from_db(row["created_at"]),
+        updated_at=time_from_db(row["updated_at"]),
+    )
+
+
+class OrderRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @staticmethod
+    async def insert_intent(
+        conn: aiosqlite.Connection, signal_id: str, leg: int, broker: str, request: OrderRequest, at: datetime
+    ) -> None:
+        """Record an order before it is sent, inside the caller's transaction (the UNIQUE key is the guard)."""
+        await conn.execute(
+            "INSERT INTO orders (client_order_id, signal_id, leg, broker, symbol, asset_class, side, type, quantity,"
+            " limit_price, stop_price, stop_loss, take_profit, time_in_force, reduce_only, status, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                request.client_order_id,
+                signal_id,
+                leg,
+                broker,
+                request.symbol,
+                request.asset_class.value,
+                request.side.value,
+                request.type.value,
+                dec_to_db(request.quantity),
+                dec_to_db(request.limit_price),
+                dec_to_db(request.stop_price),
+                dec_to_db(request.stop_loss),
+                dec_to_db(request.take_profit),
+                request.time_in_force,
+                int(request.reduce_only),
+                OrderStatus.PENDING_SUBMIT.value,
+                time_to_db(at),
+                time_to_db(at),
+            ),
+        )
+
+    async def record_ack(self, ack: OrderAck, at: datetime, *, attempts: int) -> None:
+        await self._db.execute(
+            "UPDATE orders SET status = ?, broker_order_id = COALESCE(?, broker_order_id), filled_quantity = ?,"
+            " average_fill_price = COALESCE(?, average_fill_price), reason = ?, attempts = ?, updated_at = ?"
+            " WHERE client_order_id = ?",
+            (
+                ack.status.value,
+                ack.broker_order_id,
+                dec_to_db(ack.filled_quantity),
+                dec_to_db(ack.average_fill_price),
+                ack.reason,
+                attempts,
+                time_to_db(at),
+                ack.client_order_id,
+            ),
+        )
+
+    async def get(self, client_order_id: str) -> OrderRecord | None:
+        row = await self._db.fetchone("SELECT * FROM orders WHERE client_order_id = ?", (client_order_id,))
+        return None if row is None else _row_to_record(row)
+
+    async def for_signal(self, signal_id: str) -> list[OrderRecord]:
+        rows = await self._db.fetchall("SELECT * FROM orders WHERE signal_id = ? ORDER BY leg", (signal_id,))
+        return [_row_to_record(row) for row in rows]
+
+    async def unresolved(self) -> list[OrderRecord]:
+        """Orders whose venue outcome we never learned (crash mid-send, timeout): to reconcile first."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM orders WHERE status IN (?, ?) ORDER BY created_at",
+            (OrderStatus.PENDING_SUBMIT.value, OrderStatus.UNKNOWN.value),
+        )
+        return [_row_to_record(row) for row in rows]
+
+    async def recent(self, limit: int = 50, status: OrderStatus | None = None) -> list[OrderRecord]:
+        if status is None:
+            rows = await self._db.fetchall("SELECT * FROM orders ORDER BY created_at DESC LIMIT ?", (limit,))
+        else:
+            rows = await self._db.fetchall(
+                "SELECT * FROM orders WHERE status = ? ORDER BY created_at DESC LIMIT ?",
+                (status.value, limit),
+            )
+        return [_row_to_record(row) for row in rows]

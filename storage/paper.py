@@ -1,0 +1,146 @@
+"""SQL for the paper broker's books: account cash, positions, orders and fills."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import aiosqlite
+
+from bot.domain import OrderAck, OrderRequest, OrderStatus, Position, Side
+from storage.codec import dec_from_db, dec_to_db, time_to_db
+from storage.database import Database
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    client_order_id: str
+    symbol: str
+    side: Side
+    quantity: Decimal
+    price: Decimal
+    realized_pnl: Decimal
+    at: datetime
+
+
+def _ack_from_row(row: sqlite3.Row) -> OrderAck:
+    return OrderAck(
+        client_order_id=row["client_order_id"],
+        status=OrderStatus(row["status"]),
+        broker_order_id=row["broker_order_id"],
+        filled_quantity=Decimal(row["filled_quantity"]),
+        average_fill_price=dec_from_db(row["average_fill_price"]),
+        reason=row["reason"],
+    )
+
+
+class PaperBooks:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def ensure_account(self, starting_cash: Decimal) -> None:
+        await self.db.execute(
+            "INSERT INTO paper_account (id, cash, realized_pnl) VALUES (1, ?, '0') ON CONFLICT (id) DO NOTHING",
+            (dec_to_db(starting_cash),),
+        )
+
+    async def account(self) -> tuple[Decimal, Decimal]:
+        """(cash, realized PnL)."""
+        row = await self.db.fetchone("SELECT cash, realized_pnl FROM paper_account WHERE id = 1")
+        if row is None:
+            return Decimal(0), Decimal(0)
+        return Decimal(row["cash"]), Decimal(row["realized_pnl"])
+
+    async def positions(self) -> list[Position]:
+        rows = await self.db.fetchall("SELECT symbol, quantity, average_price FROM paper_positions ORDER BY symbol")
+        return [Position(row["symbol"], Decimal(row["quantity"]), Decimal(row["average_price"])) for row in rows]
+
+    @staticmethod
+    async def position(conn: aiosqlite.Connection, symbol: str) -> Position | None:
+        cursor = await conn.execute(
+            "SELECT symbol, quantity, average_price FROM paper_positions WHERE symbol = ?", (symbol,)
+        )
+        row = await cursor.fetchone()
+        return None if row is None else Position(row[0], Decimal(row[1]), Decimal(row[2]))
+
+    async def order(self, client_order_id: str) -> OrderAck | None:
+        async with self.db.transaction() as conn:
+            return await self.order_in(conn, client_order_id)
+
+    @staticmethod
+    async def order_in(conn: aiosqlite.Connection, client_order_id: str) -> OrderAck | None:
+        cursor = await conn.execute("SELECT * FROM paper_orders WHERE client_order_id = ?", (client_order_id,))
+        row = await cursor.fetchone()
+        return None if row is None else _ack_from_row(row)
+
+    @staticmethod
+    async def insert_order(conn: aiosqlite.Connection, request: OrderRequest, ack: OrderAck, at: datetime) -> None:
+        await conn.execute(
+            "INSERT INTO paper_orders (client_order_id, broker_order_id, symbol, side, type, quantity, limit_price,"
+            " stop_price, stop_loss, take_profit, status, filled_quantity, average_fill_price, reason, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                request.client_order_id,
+                ack.broker_order_id,
+                request.symbol,
+                request.side.value,
+                request.type.value,
+                dec_to_db(request.quantity),
+                dec_to_db(request.limit_price),
+                dec_to_db(request.stop_price),
+                dec_to_db(request.stop_loss),
+                dec_to_db(request.take_profit),
+                ack.status.value,
+                dec_to_db(ack.filled_quantity),
+                dec_to_db(ack.average_fill_price),
+                ack.reason,
+                time_to_db(at),
+            ),
+        )
+
+    @staticmethod
+    async def apply_fill(
+        conn: aiosqlite.Connection, fill: Fill, position: Position | None, cash_delta: Decimal
+    ) -> None:
+        """Record a fill and the position and cash it leaves, inside the caller's transaction."""
+        await conn.execute(
+            "INSERT INTO paper_fills (client_order_id, symbol, side, quantity, price, realized_pnl, filled_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                fill.client_order_id,
+                fill.symbol,
+                fill.side.value,
+                dec_to_db(fill.quantity),
+                dec_to_db(fill.price),
+                dec_to_db(fill.realized_pnl),
+                time_to_db(fill.at),
+            ),
+        )
+        if position is None or position.quantity == 0:
+            await conn.execute("DELETE FROM paper_positions WHERE symbol = ?", (fill.symbol,))
+        else:
+            await conn.execute(
+                "INSERT INTO paper_positions (symbol, quantity, average_price, updated_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (symbol) DO UPDATE SET quantity = excluded.quantity,"
+                " average_price = excluded.average_price, updated_at = excluded.updated_at",
+                (
+                    fill.symbol,
+                    dec_to_db(position.quantity),
+                    dec_to_db(position.average_price),
+                    time_to_db(fill.at),
+                ),
+            )
+        cursor = await conn.execute("SELECT cash, realized_pnl FROM paper_account WHERE id = 1")
+        row = await cursor.fetchone()
+        cash, realized = (Decimal(row[0]), Decimal(row[1])) if row else (Decimal(0), Decimal(0))
+        await conn.execute(
+            "UPDATE paper_account SET cash = ?, realized_pnl = ? WHERE id = 1",
+            (dec_to_db(cash + cash_delta), dec_to_db(realized + fill.realized_pnl)),
+        )
+
+    async def realized_pnl_since(self, since: datetime) -> Decimal:
+        """PnL realized by fills since `since` (for `/stats` and `/pnl`)."""
+        rows = await self.db.fetchall("SELECT realized_pnl FROM paper_fills WHERE filled_at >= ?", (time_to_db(since),))
+        return sum((Decimal(row[0]) for row in rows), Decimal(0))

@@ -1,0 +1,134 @@
+"""SQL for the `signals` table: one row per message that looked like a signal, keyed by its message."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from bot.domain import Outcome, Signal, SignalSource
+from bot.signals.schema import signal_from_dict, signal_to_dict
+from storage.codec import time_from_db, time_to_db
+from storage.database import Database
+
+PENDING = "pending"
+
+
+@dataclass(frozen=True, slots=True)
+class SignalRecord:
+    id: str
+    source: SignalSource
+    channel_id: str
+    message_id: str
+    author_id: str
+    received_at: datetime
+    text: str
+    signal: Signal | None
+    fingerprint: str | None
+    outcome: Outcome | None  # None while its orders are in flight
+    reason: str | None = None
+    latency_seconds: float | None = None
+
+
+def _row_to_record(row: sqlite3.Row) -> SignalRecord:
+    parsed = row["parsed"]
+    outcome = row["outcome"]
+    return SignalRecord(
+        id=row["id"],
+        source=SignalSource(row["source"]),
+        channel_id=row["channel_id"],
+        message_id=row["message_id"],
+        author_id=row["author_id"],
+        received_at=time_from_db(row["received_at"]),
+        text=row["text"],
+        signal=signal_from_dict(json.loads(parsed)) if parsed else None,
+        fingerprint=row["fingerprint"],
+        outcome=None if outcome == PENDING else Outcome(outcome),
+        reason=row["reason"],
+        latency_seconds=row["latency_seconds"],
+    )
+
+
+class SignalRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @staticmethod
+    async def insert(conn: aiosqlite.Connection, record: SignalRecord) -> bool:
+        """Insert inside the caller's transaction; False when this message was already recorded."""
+        signal = record.signal
+        cursor = await conn.execute(
+            "INSERT INTO signals (id, source, channel_id, message_id, author_id, received_at, text, kind, symbol,"
+            " fingerprint, parsed, outcome, reason, latency_seconds, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (source, channel_id, message_id) DO NOTHING",
+            (
+                record.id,
+                record.source.value,
+                record.channel_id,
+                record.message_id,
+                record.author_id,
+                time_to_db(record.received_at),
+                record.text,
+                None if signal is None else signal.kind.value,
+                None if signal is None else signal.symbol,
+                record.fingerprint,
+                None if signal is None else json.dumps(signal_to_dict(signal), separators=(",", ":")),
+                PENDING if record.outcome is None else record.outcome.value,
+                record.reason,
+                record.latency_seconds,
+                time_to_db(record.received_at),
+            ),
+        )
+        return cursor.rowcount == 1
+
+    async def get(self, signal_id: str) -> SignalRecord | None:
+        row = await self._db.fetchone("SELECT * FROM signals WHERE id = ?", (signal_id,))
+        return None if row is None else _row_to_record(row)
+
+    async def get_by_message(self, source: SignalSource, channel_id: str, message_id: str) -> SignalRecord | None:
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "SELECT * FROM signals WHERE source = ? AND channel_id = ? AND message_id = ?",
+                (source.value, channel_id, message_id),
+            )
+            row = await cursor.fetchone()
+        return None if row is None else _row_to_record(row)
+
+    @staticmethod
+    async def find_recent_duplicate(
+        conn: aiosqlite.Connection, author_id: str, fingerprint: str, since: datetime
+    ) -> str | None:
+        """The id of an earlier signal with the same fingerprint from the same author since `since`."""
+        cursor = await conn.execute(
+            "SELECT id FROM signals WHERE author_id = ? AND fingerprint = ? AND received_at >= ?"
+            " AND outcome != ? ORDER BY received_at LIMIT 1",
+            (author_id, fingerprint, time_to_db(since), Outcome.DUPLICATE.value),
+        )
+        row = await cursor.fetchone()
+        return None if row is None else str(row[0])
+
+    async def finish(
+        self,
+        signal_id: str,
+        outcome: Outcome,
+        reason: str | None,
+        latency_seconds: float | None,
+        at: datetime,
+    ) -> None:
+        await self._db.execute(
+            "UPDATE signals SET outcome = ?, reason = ?, latency_seconds = ?, updated_at = ? WHERE id = ?",
+            (outcome.value, reason, latency_seconds, time_to_db(at), signal_id),
+        )
+
+    async def pending(self) -> list[SignalRecord]:
+        """Signals whose orders were in flight when the process stopped."""
+        rows = await self._db.fetchall("SELECT * FROM signals WHERE outcome = ?", (PENDING,))
+        return [_row_to_record(row) for row in rows]
+
+    async def recent(self, limit: int = 50) -> list[SignalRecord]:
+        rows = await self._db.fetchall("SELECT * FROM signals ORDER BY received_at DESC LIMIT ?", (limit,))
+        return [_row_to_record(row) for row in rows]

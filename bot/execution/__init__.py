@@ -1,0 +1,1 @@
+"""Turning signals into orders: broker protocol and adapters, token bucket, risk, the executor."""

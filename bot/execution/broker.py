@@ -1,0 +1,51 @@
+"""The one protocol every broker adapter implements; vendor errors become `bot.errors` broker errors."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Protocol
+
+from bot.domain import Account, OrderAck, OrderRequest, Position
+
+
+class Broker(Protocol):
+    """A trading venue account. Every method is one venue request that passes the account's token bucket.
+
+    `submit_order` raises OrderRejected (final), TemporaryBrokerError (nothing accepted; retry with the
+    same client id) or AmbiguousOrderOutcome (look it up with `get_order` before anything else).
+    """
+
+    name: str
+
+    async def submit_order(self, request: OrderRequest) -> OrderAck: ...
+
+    async def get_order(self, client_order_id: str) -> OrderAck | None:
+        """The venue's view of an order by our client id; None only when the venue confirms it has none."""
+        ...
+
+    async def positions(self) -> list[Position]: ...
+
+    async def account(self) -> Account: ...
+
+    async def last_price(self, symbol: str) -> Decimal | None:
+        """The latest price the venue knows for `symbol`, for sizing and risk; None when it has none."""
+        ...
+
+
+class QuoteSource(Protocol):
+    """Where the paper broker gets prices: static config today, a market-data feed later."""
+
+    async def price(self, symbol: str) -> Decimal | None: ...
+
+
+class StaticQuotes:
+    """Prices from `[broker.quotes]`; `set` lets a demo or a test move the market."""
+
+    def __init__(self, quotes: dict[str, Decimal] | None = None) -> None:
+        self._quotes = {symbol.upper(): price for symbol, price in (quotes or {}).items()}
+
+    async def price(self, symbol: str) -> Decimal | None:
+        return self._quotes.get(symbol.upper())
+
+    def set(self, symbol: str, price: Decimal) -> None:
+        self._quotes[symbol.upper()] = price

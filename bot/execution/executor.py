@@ -1,0 +1,229 @@
+"""The executor: risk, then the signal and its order intents in one transaction, then the broker.
+
+A message's signal row and order rows are committed before any broker request, keyed by the message and
+by deterministic client order ids, so a replayed event, a restart or a retry can never place a second
+order for the same signal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+
+from bot.domain import (
+    AssetClass,
+    CloseSignal,
+    ExecutionResult,
+    OpenSignal,
+    OrderAck,
+    OrderRequest,
+    OrderStatus,
+    Outcome,
+    Signal,
+    SignalEnvelope,
+)
+from bot.execution.broker import Broker
+from bot.execution.ids import signal_id as make_signal_id
+from bot.execution.kill_switch import KillSwitch
+from bot.execution.orders import close_leg, open_legs
+from bot.execution.risk import RiskContext, RiskDecision, RiskLimits, Sizing, evaluate_close, evaluate_open
+from bot.execution.submitter import OrderSubmitter
+from bot.metrics import Metrics
+from bot.signals.schema import signal_to_dict
+from storage.database import Database
+from storage.orders import OrderRepository
+from storage.signals import SignalRecord, SignalRepository
+
+log = structlog.get_logger(__name__)
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionSettings:
+    time_in_force: str = "gtc"
+    duplicate_window_seconds: float = 30.0
+
+
+def fingerprint(signal: Signal) -> str:
+    """The same normalized signal always has the same fingerprint (for the duplicate window)."""
+    canonical = json.dumps(signal_to_dict(signal), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    outcome: Outcome | None  # None: approved, orders to send
+    reason: str | None
+    legs: tuple[OrderRequest, ...] = ()
+
+
+class Executor:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        signals: SignalRepository,
+        orders: OrderRepository,
+        broker: Broker,
+        submitter: OrderSubmitter,
+        limits: RiskLimits,
+        sizing: Sizing,
+        kill_switch: KillSwitch,
+        metrics: Metrics,
+        clock: Clock,
+        settings: ExecutionSettings,
+    ) -> None:
+        self._db = db
+        self._signals = signals
+        self._orders = orders
+        self._broker = broker
+        self._submitter = submitter
+        self._limits = limits
+        self._sizing = sizing
+        self._kill_switch = kill_switch
+        self._metrics = metrics
+        self._clock = clock
+        self._settings = settings
+
+    async def record_refusal(
+        self, envelope: SignalEnvelope, signal: Signal | None, outcome: Outcome, reason: str
+    ) -> ExecutionResult:
+        """Record a message that will not trade (invalid, unauthorized) so it can be traced and counted."""
+        record = self._record(envelope, signal, outcome, reason)
+        async with self._db.transaction() as conn:
+            inserted = await self._signals.insert(conn, record)
+        if not inserted:
+            return await self._replayed(envelope)
+        return ExecutionResult(outcome, record.id, reason, signal)
+
+    async def execute(self, envelope: SignalEnvelope, signal: Signal) -> ExecutionResult:
+        """Take an authorized, parsed signal to the broker (or to a recorded rejection)."""
+        existing = await self._signals.get_by_message(envelope.source, envelope.channel_id, envelope.message_id)
+        if existing is not None:
+            return self._result_of(existing, replayed=True)
+        plan = await self._plan(envelope, signal)
+        record = self._record(envelope, signal, plan.outcome, plan.reason)
+        async with self._db.transaction() as conn:
+            duplicate_of = await self._signals.find_recent_duplicate(
+                conn,
+                envelope.author_id,
+                record.fingerprint or "",
+                envelope.received_at - timedelta(seconds=self._settings.duplicate_window_seconds),
+            )
+            if duplicate_of is not None:
+                plan = _Plan(Outcome.DUPLICATE, f"same signal as {duplicate_of} from the same author")
+                record = self._record(envelope, signal, plan.outcome, plan.reason)
+            inserted = await self._signals.insert(conn, record)
+            for leg, request in enumerate(plan.legs if inserted and plan.outcome is None else (), start=1):
+                await self._orders.insert_intent(conn, record.id, leg, self._broker.name, request, self._clock())
+        if not inserted:
+            return await self._replayed(envelope)
+        if plan.outcome is not None:
+            return ExecutionResult(plan.outcome, record.id, plan.reason, signal)
+        return await self._send(record, plan.legs, envelope.received_monotonic)
+
+    async def _plan(self, envelope: SignalEnvelope, signal: Signal) -> _Plan:
+        tif = self._settings.time_in_force
+        match signal:
+            case OpenSignal():
+                decision = evaluate_open(
+                    signal, self._limits, self._sizing, await self._context(envelope, signal.symbol)
+                )
+                if not decision.approved or decision.quantity is None:
+                    return _Plan(Outcome.RISK_REJECTED, decision.reason)
+                return _Plan(None, None, tuple(open_legs(signal, decision.quantity, tif=tif, origin=envelope)))
+            case CloseSignal(symbol=str(symbol)):
+                ctx = await self._context(envelope, symbol)
+                decision = evaluate_close(signal, symbol, self._limits, ctx)
+                if not decision.approved or decision.quantity is None or ctx.position is None:
+                    return _Plan(Outcome.RISK_REJECTED, decision.reason)
+                asset_class = AssetClass.CRYPTO if "/" in symbol else AssetClass.EQUITY
+                leg = close_leg(symbol, asset_class, ctx.position.quantity, decision.quantity, tif=tif, origin=envelope)
+                return _Plan(None, None, (leg,))
+            case CloseSignal():
+                return _Plan(Outcome.INVALID, "this close names no symbol and replies to no signal")
+        return _Plan(Outcome.FAILED, f"{signal.kind.value} signals are not executed by this broker yet")
+
+    async def _context(self, envelope: SignalEnvelope, symbol: str) -> RiskContext:
+        positions = await self._broker.positions()
+        account = await self._broker.account()
+        position = next((p for p in positions if p.symbol == symbol), None)
+        return RiskContext(
+            now=self._clock(),
+            received_at=envelope.received_at,
+            kill_switch=self._kill_switch.engaged,
+            price=await self._broker.last_price(symbol),
+            position=position,
+            open_positions=sum(1 for p in positions if p.quantity != 0),
+            equity=account.equity,
+        )
+
+    async def _send(self, record: SignalRecord, legs: tuple[OrderRequest, ...], started: float) -> ExecutionResult:
+        acks: list[OrderAck] = []
+        for request in legs:
+            submission = await self._submitter.submit(request)
+            ack = submission.ack
+            await self._orders.record_ack(ack, self._clock(), attempts=submission.attempts)
+            self._metrics.orders.labels(self._broker.name, ack.status.value).inc()
+            log.info(
+                "order.acknowledged",
+                client_order_id=ack.client_order_id,
+                status=ack.status.value,
+                reason=ack.reason,
+                attempts=submission.attempts,
+            )
+            acks.append(ack)
+        latency = time.perf_counter() - started
+        outcome, reason = _outcome_of(acks)
+        if outcome is Outcome.EXECUTED:
+            self._metrics.signal_to_order_seconds.observe(latency)
+        await self._signals.finish(record.id, outcome, reason, latency, self._clock())
+        return ExecutionResult(outcome, record.id, reason, record.signal, tuple(acks))
+
+    def _record(
+        self, envelope: SignalEnvelope, signal: Signal | None, outcome: Outcome | None, reason: str | None
+    ) -> SignalRecord:
+        return SignalRecord(
+            id=make_signal_id(envelope.source, envelope.channel_id, envelope.message_id),
+            source=envelope.source,
+            channel_id=envelope.channel_id,
+            message_id=envelope.message_id,
+            author_id=envelope.author_id,
+            received_at=envelope.received_at,
+            text=envelope.text,
+            signal=signal,
+            fingerprint=None if signal is None else fingerprint(signal),
+            outcome=outcome,
+            reason=reason,
+        )
+
+    async def _replayed(self, envelope: SignalEnvelope) -> ExecutionResult:
+        existing = await self._signals.get_by_message(envelope.source, envelope.channel_id, envelope.message_id)
+        if existing is None:  # pragma: no cover - the row that conflicted cannot vanish
+            raise RuntimeError("signal row conflicted but cannot be read back")
+        return self._result_of(existing, replayed=True)
+
+    @staticmethod
+    def _result_of(record: SignalRecord, *, replayed: bool) -> ExecutionResult:
+        outcome = record.outcome if record.outcome is not None else Outcome.EXECUTED
+        return ExecutionResult(outcome, record.id, record.reason, record.signal, replayed=replayed)
+
+
+def _outcome_of(acks: list[OrderAck]) -> tuple[Outcome, str | None]:
+    """Executed when every leg reached the venue; otherwise failed with the first leg's reason."""
+    failed = [ack for ack in acks if not (ack.status.is_success or ack.status is OrderStatus.UNKNOWN)]
+    if not failed:
+        unknown = [ack for ack in acks if ack.status is OrderStatus.UNKNOWN]
+        if unknown:
+            return Outcome.FAILED, f"outcome unknown, reconciling: {unknown[0].reason}"
+        return Outcome.EXECUTED, None
+    return Outcome.FAILED, failed[0].reason or failed[0].status.value
+
+
+__all__ = ["ExecutionSettings", "Executor", "RiskDecision", "fingerprint"]

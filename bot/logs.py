@@ -1,0 +1,195 @@
+"""Logging: structlog for our code, stdlib loggers (discord, aiohttp, asyncio) through the same formatter.
+
+Every line, whoever wrote it, passes one `SecretRedactor` before it is rendered: as JSON lines when asked
+or when the stream is not a terminal, otherwise with structlog's console renderer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any, TextIO
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+REDACTED = "**********"
+# Secrets shorter than this are ignored: replacing "abc" everywhere would garble every line and hide nothing.
+MIN_SECRET_LENGTH = 4
+HANDLER_NAME = "tradecord"
+ROUTED_LOGGERS = ("discord", "aiohttp", "asyncio")
+
+# A Discord bot token: base64 user id, base64 timestamp, HMAC (also catches JWT-shaped strings).
+_DISCORD_TOKEN = r"[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{20,}"
+_BEARER = r"(?P<scheme>\b[Bb][Ee][Aa][Rr][Ee][Rr]\s+)[A-Za-z0-9._~+/-]+=*"
+_SECRET_WORDS = re.compile(
+    r"(?:^|_)(?:token|secret|password|passphrase|authorization|api_?key|key_id|secret_key|private_key|"
+    r"access_key)(?:_|$)"
+)
+_PLAIN_TYPES = (int, float, Decimal, type(None))  # bool is an int
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_secret_key(key: str) -> bool:
+    """`metrics_token`, `X-Tradecord-Secret`, `apiKey`, `APCA-API-KEY-ID` yes; `tokens`, `signal_id` no."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key).lower().replace("-", "_").replace(" ", "_")
+    return _SECRET_WORDS.search(words) is not None
+
+
+class SecretRedactor:
+    """structlog processor replacing secrets anywhere in an event dict with "**********".
+
+    It replaces configured secret values, Discord-token-shaped strings, `Bearer <credential>`, and the whole
+    value of any key named like a credential (token, secret, password, api_key, key_id, authorization),
+    recursing into dicts, lists and tuples. Other objects are rendered with `str()` first so what is
+    checked is what gets printed. One instance serves every handler, so `add_secret` applies at once.
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: set[str] = {s for s in secrets if len(s) >= MIN_SECRET_LENGTH}
+        self._pattern = self._compile()
+
+    def add_secret(self, value: str) -> None:
+        """Also redact `value` (learned later, e.g. loaded from the encrypted store) from now on."""
+        if len(value) >= MIN_SECRET_LENGTH and value not in self._secrets:
+            self._secrets.add(value)
+            self._pattern = self._compile()
+
+    def _compile(self) -> re.Pattern[str]:
+        # Longest first, so a secret that contains another is replaced whole.
+        literals = [re.escape(s) for s in sorted(self._secrets, key=len, reverse=True)]
+        return re.compile("|".join([*literals, _BEARER, _DISCORD_TOKEN]))
+
+    def __call__(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+        return self._redact_mapping(event_dict)
+
+    def redact(self, text: str) -> str:
+        """`text` with every secret, token and bearer credential replaced."""
+        return self._pattern.sub(_replacement, text)
+
+    def _redact_mapping(self, mapping: Mapping[Any, Any]) -> dict[Any, Any]:
+        return {
+            key: REDACTED if value is not None and isinstance(key, str) and _is_secret_key(key)
+            else self._redact_value(value)
+            for key, value in mapping.items()
+        }
+
+    def _redact_value(self, value: object) -> object:
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, _PLAIN_TYPES):
+            return value
+        if isinstance(value, Mapping):
+            return self._redact_mapping(value)
+        if isinstance(value, list | tuple | set | frozenset):
+            return [self._redact_value(item) for item in value]
+        return self.redact(str(value))
+
+
+def _replacement(match: re.Match[str]) -> str:
+    scheme = match.group("scheme")
+    return f"{scheme}{REDACTED}" if scheme else REDACTED
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
+def configure_logging(
+    level: str = "INFO",
+    *,
+    json: bool | None = None,
+    secrets: Iterable[str] = (),
+    stream: TextIO | None = None,
+    redactor: SecretRedactor | None = None,
+) -> None:
+    """Send structlog and stdlib logging to `stream` (default stderr) in one redacted format.
+
+    `json=None` means JSON lines when the stream is not a terminal. Pass your own `redactor` to keep a
+    handle for `add_secret`. Calling this again replaces the previous handler instead of adding one.
+    """
+    out = sys.stderr if stream is None else stream
+    numeric_level = logging.getLevelName(level.upper())
+    if not isinstance(numeric_level, int):
+        raise ValueError(f"unknown log level {level!r}")
+    guard = SecretRedactor() if redactor is None else redactor
+    for secret in secrets:
+        guard.add_secret(secret)
+    use_json = not _isatty(out) if json is None else json
+    renderer: Processor = (
+        structlog.processors.JSONRenderer(default=str) if use_json
+        else structlog.dev.ConsoleRenderer(colors=_isatty(out),
+                                           exception_formatter=structlog.dev.plain_traceback)
+    )
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
+    ]
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,  # cheap exit for disabled levels, before any work
+            *shared,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.processors.StackInfoRenderer(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(ignore_frame_names=[__name__]),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        # Not cached: a logger used before configuration must pick up the final configuration.
+        cache_logger_on_first_use=False,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            # Tracebacks become text here, so the redactor sees (and cleans) them before rendering.
+            structlog.processors.format_exc_info,
+            guard,
+            renderer,
+        ],
+    )
+    _install_handler(out, formatter, numeric_level)
+
+
+class _QuietFailureHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler whose formatting failures never print the raw (unredacted) record."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        exc = sys.exc_info()[1]
+        with contextlib.suppress(Exception):  # nowhere left to report to
+            self.stream.write(f"tradecord: dropped a log line from {record.name}: {type(exc).__name__}\n")
+
+
+def _install_handler(stream: TextIO, formatter: logging.Formatter, level: int) -> None:
+    handler = _QuietFailureHandler(stream)
+    handler.set_name(HANDLER_NAME)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
+        root.removeHandler(old)
+        old.close()
+    root.addHandler(handler)
+    root.setLevel(level)
+    for name in ROUTED_LOGGERS:
+        # Their records reach our root handler, and only it: no handler of their own, level from root.
+        routed = logging.getLogger(name)
+        for own in list(routed.handlers):
+            routed.removeHandler(own)
+        routed.propagate = True
+        routed.setLevel(logging.NOTSET)
+
+
+def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
+    """A structlog logger; name it after the module (`get_logger(__name__)`)."""
+    return structlog.stdlib.get_logger() if name is None else structlog.stdlib.get_logger(name)
+

@@ -1,0 +1,619 @@
+"""Configuration: a TOML file overridden by `TRADECORD_<SECTION>__<KEY>` environment variables.
+
+Only `load_settings` reads the file and the (injected) environment; `Settings()` alone gives the defaults,
+so nothing reads the process environment behind a test's back. Every problem becomes one line of a
+`ConfigError` naming its dotted key; secret values never appear in those lines.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from types import UnionType
+from typing import Annotated, Any, Literal, Self, Union, get_args, get_origin
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.domain import AssetClass
+from bot.errors import ConfigError
+
+DISCORD_API_BASE = "https://discord.com/api/v10"
+ALPACA_LIVE_HOST = "api.alpaca.markets"
+ENV_PREFIX = "TRADECORD_"
+CONFIG_ENV_VAR = "TRADECORD_CONFIG"
+# TRADECORD_* variables that are not settings (anything else with the prefix must name a key).
+RESERVED_ENV_VARS = frozenset({CONFIG_ENV_VAR})
+DEFAULT_CONFIG_PATH = Path("config.toml")
+REDACTED = "**********"
+
+# ---------------------------------------------------------------------------------------------- types
+
+
+def _snowflake(value: object) -> int:
+    if isinstance(value, str) and re.fullmatch(r"\s*[0-9]+\s*", value):
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**64:
+        return value
+    raise PydanticCustomError("snowflake", "must be a Discord id (a positive integer)")
+
+
+def _symbol(value: str) -> str:
+    symbol = value.strip().upper()
+    if not symbol or any(char.isspace() for char in symbol):
+        raise ValueError("must be a symbol such as AAPL or BTC/USDT")
+    return symbol
+
+
+def _network(value: object) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network):
+        return value
+    if not isinstance(value, str):
+        raise PydanticCustomError("ip_network", "must be an IP address or CIDR network as a string")
+    try:
+        return ipaddress.ip_network(value.strip())
+    except ValueError as exc:
+        raise PydanticCustomError("ip_network", "must be an IP address or CIDR network ({reason})",
+                                  {"reason": str(exc)}) from exc
+
+
+def _blank_to_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _folded(case: Literal["lower", "upper"]) -> BeforeValidator:
+    return BeforeValidator(lambda v: (v.strip().lower() if case == "lower" else v.strip().upper())
+                           if isinstance(v, str) else v)
+
+
+Snowflake = Annotated[int, PlainValidator(_snowflake)]
+Snowflakes = tuple[Snowflake, ...]
+Symbol = Annotated[str, AfterValidator(_symbol)]
+Network = Annotated[ipaddress.IPv4Network | ipaddress.IPv6Network, PlainValidator(_network),
+                    PlainSerializer(str, return_type=str, when_used="json")]
+OptionalSecret = Annotated[SecretStr | None, BeforeValidator(_blank_to_none)]
+PositiveDecimal = Annotated[Decimal, Field(gt=0)]
+Seconds = Annotated[float, Field(ge=0)]
+Ratio = Annotated[float, Field(ge=0, le=1)]
+
+
+class BrokerKind(StrEnum):
+    PAPER = "paper"
+    ALPACA = "alpaca"
+    CCXT = "ccxt"
+
+
+class Sizing(StrEnum):
+    FIXED_QUANTITY = "fixed_quantity"
+    FIXED_NOTIONAL = "fixed_notional"
+    EQUITY_PERCENT = "equity_percent"
+    RISK_PERCENT = "risk_percent"
+
+
+TimeInForce = Literal["gtc", "day", "ioc", "fok", "opg", "cls"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+def _conflict(keys: str, message: str) -> PydanticCustomError:
+    """A cross-field problem; `keys` (comma-separated, relative to the model) are named in the error line."""
+    return PydanticCustomError("cross_field", "{message}", {"keys": keys, "message": message})
+
+
+def _url(value: str, schemes: tuple[str, ...]) -> str:
+    url = value.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in schemes or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(f"must be a {' or '.join(schemes)} URL without query or fragment")
+    return url
+
+
+def _check_sizing(sizing: Sizing | None, value: Decimal | None) -> None:
+    """`sizing_value` is required unless sizing is fixed_quantity, and a percentage is at most 100."""
+    if sizing in (None, Sizing.FIXED_QUANTITY):
+        return
+    if value is None:
+        raise _conflict("sizing,sizing_value", f"sizing = {sizing.value!r} needs a sizing_value")
+    if sizing in (Sizing.EQUITY_PERCENT, Sizing.RISK_PERCENT) and value > 100:
+        raise _conflict("sizing_value", f"is a percentage for {sizing.value}: at most 100 (got {value})")
+
+
+# ------------------------------------------------------------------------------------------- sections
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DiscordSettings(_Section):
+    token: OptionalSecret = None
+    api_base_url: str | None = None
+    gateway_url: str | None = None
+    guild_ids: Snowflakes = ()
+    signal_channel_ids: Snowflakes = ()
+    trusted_user_ids: Snowflakes = ()
+    trusted_role_ids: Snowflakes = ()
+    admin_user_ids: Snowflakes = ()
+    admin_role_ids: Snowflakes = ()
+    alert_channel_id: Snowflake | None = None
+    allowed_bot_ids: Snowflakes = ()
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _versioned_api_base(cls, value: str | None) -> str | None:
+        """A REST base without `/v<n>` gets Discord's `/v10`, so `http://127.0.0.1:5005/api` works too."""
+        if value is None:
+            return None
+        url = _url(value, ("http", "https"))
+        return url if re.search(r"/v[0-9]+$", url) else f"{url}/v10"
+
+    @field_validator("gateway_url")
+    @classmethod
+    def _websocket_gateway(cls, value: str | None) -> str | None:
+        """The gateway is a ws:// or wss:// URL."""
+        return None if value is None else _url(value, ("ws", "wss"))
+
+    @property
+    def rest_base_url(self) -> str:
+        """The REST base discord.py's `Route.BASE` should be set to."""
+        return self.api_base_url or DISCORD_API_BASE
+
+
+class ChannelSettings(_Section):
+    default_asset_class: Annotated[AssetClass | None, _folded("lower")] = None
+    quote_currency: Annotated[str | None, _folded("upper"), Field(pattern=r"^[A-Z0-9]{2,10}$")] = None
+    aliases: dict[Annotated[str, _folded("lower"), Field(min_length=1)],
+                  Annotated[str, _folded("lower"), Field(min_length=1)]] = Field(default_factory=dict)
+    management_applies_to_last_signal: bool | None = None
+    default_quantity: PositiveDecimal | None = None
+    default_notional: PositiveDecimal | None = None
+    sizing: Annotated[Sizing | None, _folded("lower")] = None
+    sizing_value: PositiveDecimal | None = None
+
+    @model_validator(mode="after")
+    def _sizing_value_present(self) -> Self:
+        """A channel that overrides sizing with a non-fixed_quantity mode gives its own sizing_value."""
+        _check_sizing(self.sizing, self.sizing_value)
+        return self
+
+
+_NO_OVERRIDES = ChannelSettings()
+
+
+class SignalSettings(_Section):
+    default_quantity: PositiveDecimal | None = None
+    default_notional: PositiveDecimal | None = None
+    duplicate_window_seconds: Seconds = 30.0
+    edits_update_signals: bool = True
+    management_applies_to_last_signal: bool = True
+    channels: dict[Snowflake, ChannelSettings] = Field(default_factory=dict)
+
+    def channel(self, channel_id: int) -> ChannelSettings:
+        """The per-channel overrides of `channel_id` (all None/empty when it has none)."""
+        return self.channels.get(channel_id, _NO_OVERRIDES)
+
+
+class BrokerSettings(_Section):
+    kind: Annotated[BrokerKind, _folded("lower")] = BrokerKind.PAPER
+    base_url: str = "https://paper-api.alpaca.markets"
+    key_id: OptionalSecret = None
+    secret_key: OptionalSecret = None
+    exchange: Annotated[str | None, _folded("lower"), Field(min_length=1)] = None
+    sandbox: bool = False
+    rate_per_second: float = Field(3.0, gt=0)
+    burst: int = Field(10, ge=1)
+    timeout_seconds: float = Field(10.0, gt=0)
+    max_retries: int = Field(3, ge=0)
+    time_in_force: Annotated[TimeInForce, _folded("lower")] = "gtc"
+    allow_short: bool = False
+    live: bool = False
+    paper_starting_cash: PositiveDecimal = Decimal("100000")
+    quotes: dict[Symbol, PositiveDecimal] = Field(default_factory=dict)
+
+    @field_validator("base_url")
+    @classmethod
+    def _unversioned_base_url(cls, value: str) -> str:
+        """The venue root comes without a version: the adapter appends `/v2/...` itself."""
+        url = _url(value, ("http", "https"))
+        if re.search(r"/v[0-9]+$", url):
+            raise ValueError("must be the API root without a version (the adapter appends /v2/...)")
+        return url
+
+    @model_validator(mode="after")
+    def _ccxt_needs_exchange(self) -> Self:
+        """`kind = "ccxt"` names the ccxt exchange id."""
+        if self.kind is BrokerKind.CCXT and self.exchange is None:
+            raise _conflict("kind,exchange", 'kind = "ccxt" needs exchange (a ccxt id such as "binance")')
+        return self
+
+    @model_validator(mode="after")
+    def _real_money_needs_live(self) -> Self:
+        """A real-money account (Alpaca's live host, ccxt without sandbox) needs `live = true`."""
+        host = (urlsplit(self.base_url).hostname or "").rstrip(".")
+        if self.kind is BrokerKind.ALPACA and not self.live and host == ALPACA_LIVE_HOST:
+            raise _conflict("live,base_url", f"base_url is Alpaca's live host {ALPACA_LIVE_HOST} but "
+                            "live = false: set live = true to trade real money")
+        if self.kind is BrokerKind.CCXT and not self.live and not self.sandbox:
+            raise _conflict("live,sandbox", "ccxt without sandbox trades real money: "
+                            "set sandbox = true, or live = true to trade real money")
+        return self
+
+
+class RiskSettings(_Section):
+    max_order_notional: PositiveDecimal | None = None
+    max_position_notional: PositiveDecimal | None = None
+    max_daily_loss: PositiveDecimal | None = None
+    max_open_positions: int | None = Field(None, ge=1)
+    max_leverage: PositiveDecimal | None = None
+    symbol_allowlist: tuple[Symbol, ...] = ()
+    symbol_denylist: tuple[Symbol, ...] = ()
+    cooldown_seconds: Seconds = 0.0
+    max_signal_age_seconds: float = Field(300.0, gt=0)
+    kill_switch: bool = False
+    sizing: Annotated[Sizing, _folded("lower")] = Sizing.FIXED_QUANTITY
+    sizing_value: PositiveDecimal | None = None
+
+    @model_validator(mode="after")
+    def _sizing_value_present(self) -> Self:
+        """`sizing_value` is required unless sizing is fixed_quantity."""
+        _check_sizing(self.sizing, self.sizing_value)
+        return self
+
+    @model_validator(mode="after")
+    def _lists_disjoint(self) -> Self:
+        """No symbol is both allowed and denied."""
+        if both := sorted(set(self.symbol_allowlist) & set(self.symbol_denylist)):
+            raise _conflict("symbol_allowlist,symbol_denylist", f"{', '.join(both)} in both lists")
+        return self
+
+
+class StorageSettings(_Section):
+    path: Path = Path("data/tradecord.db")
+    batch_flush_seconds: float = Field(1.0, gt=0)
+
+
+class ServerSettings(_Section):
+    enabled: bool = True
+    host: str = Field("127.0.0.1", min_length=1)
+    port: int = Field(8080, ge=0, le=65535)
+    metrics_token: OptionalSecret = None
+    webhook_enabled: bool = True
+    webhook_secret: OptionalSecret = None
+    webhook_max_body_bytes: int = Field(65536, ge=1)
+    webhook_max_skew_seconds: int = Field(300, ge=1)
+    webhook_rate_per_ip_per_minute: int = Field(60, ge=1)
+    webhook_burst_per_ip: int = Field(10, ge=1)
+    webhook_rate_global_per_minute: int = Field(1000, ge=1)
+    ban_after_violations: int = Field(5, ge=1)
+    ban_base_seconds: int = Field(900, ge=1)
+    ban_max_seconds: int = Field(86400, ge=1)
+    ip_allowlist: tuple[Network, ...] = ()
+    ip_denylist: tuple[Network, ...] = ()
+    trusted_proxies: tuple[Network, ...] = ()
+
+    @model_validator(mode="after")
+    def _ban_base_within_max(self) -> Self:
+        """The first ban is not longer than the longest one."""
+        if self.ban_base_seconds > self.ban_max_seconds:
+            raise _conflict("ban_base_seconds,ban_max_seconds", "ban_base_seconds exceeds ban_max_seconds")
+        return self
+
+
+class AlertSettings(_Section):
+    signal_latency_warning_seconds: float = Field(1.0, gt=0)
+    signal_latency_critical_seconds: float = Field(5.0, gt=0)
+    order_success_rate_warning: Ratio = 0.95
+    order_success_rate_critical: Ratio = 0.90
+    memory_warning_mb: int = Field(512, ge=1)
+    memory_critical_mb: int = Field(1024, ge=1)
+    event_loop_lag_warning_seconds: float = Field(0.1, gt=0)
+    event_loop_lag_critical_seconds: float = Field(1.0, gt=0)
+    ratelimit_block_rate_warning: Ratio = 0.10
+    ratelimit_block_rate_critical: Ratio = 0.50
+    evaluation_interval_seconds: float = Field(15.0, gt=0)
+
+    @model_validator(mode="after")
+    def _warning_not_beyond_critical(self) -> Self:
+        """Each warning threshold is reached before (or with) its critical one."""
+        for warning, critical, lower_is_worse in _THRESHOLD_PAIRS:
+            warn, crit = getattr(self, warning), getattr(self, critical)
+            if (warn < crit) if lower_is_worse else (warn > crit):
+                side = "below" if lower_is_worse else "above"
+                raise _conflict(f"{warning},{critical}", f"the warning threshold is {side} the critical one")
+        return self
+
+
+_THRESHOLD_PAIRS = (  # (warning, critical, lower_is_worse)
+    ("signal_latency_warning_seconds", "signal_latency_critical_seconds", False),
+    ("order_success_rate_warning", "order_success_rate_critical", True),
+    ("memory_warning_mb", "memory_critical_mb", False),
+    ("event_loop_lag_warning_seconds", "event_loop_lag_critical_seconds", False),
+    ("ratelimit_block_rate_warning", "ratelimit_block_rate_critical", False),
+)
+
+
+class LoggingSettings(_Section):
+    level: Annotated[LogLevel, _folded("upper")] = "INFO"
+    # The key is `json`; the attribute is renamed because `json` would shadow a BaseModel method.
+    json_output: bool | None = Field(None, alias="json")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="forbid", frozen=True)
+
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
+    signals: SignalSettings = Field(default_factory=SignalSettings)
+    broker: BrokerSettings = Field(default_factory=BrokerSettings)
+    risk: RiskSettings = Field(default_factory=RiskSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only explicit values: `load_settings` is the one place that reads the file and the environment."""
+        return (init_settings,)
+
+
+# -------------------------------------------------------------------------------------------- loading
+
+
+def resolve_config_path(cli_path: Path | None, environ: Mapping[str, str]) -> tuple[Path, bool]:
+    """The config file and whether it was named: `--config`, else `TRADECORD_CONFIG`, else ./config.toml."""
+    if cli_path is not None:
+        return cli_path, True
+    if from_env := environ.get(CONFIG_ENV_VAR, "").strip():
+        return Path(from_env), True
+    return DEFAULT_CONFIG_PATH, False
+
+
+def load_settings(path: Path | None = None, *, environ: Mapping[str, str] | None = None) -> Settings:
+    """Defaults < TOML file < environment; raises ConfigError with one line per problem."""
+    env = os.environ if environ is None else environ
+    config_path, explicit = resolve_config_path(path, env)
+    data = _read_toml(config_path, required=explicit)
+    overrides, problems = _env_overrides(env)
+    try:
+        settings = Settings.model_validate(_merge(data, overrides))
+    except ValidationError as exc:
+        raise ConfigError(problems + [_describe(error) for error in exc.errors(include_url=False)]) from None
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def _read_toml(path: Path, *, required: bool) -> dict[str, Any]:
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file, parse_float=Decimal)
+    except FileNotFoundError:
+        if required:
+            raise ConfigError([f"{path}: config file not found"]) from None
+        return {}
+    except tomllib.TOMLDecodeError as exc:  # the message carries "(at line L, column C)"
+        raise ConfigError([f"{path}: invalid TOML: {exc}"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot read config file: {exc}"]) from None
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and key in merged:
+            # A non-table in the file stays, so its own error is reported rather than silently replaced.
+            if isinstance(merged[key], Mapping):
+                merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """The nested values TRADECORD_* (plus DISCORD_TOKEN and PORT) set, and the problems found."""
+    overrides: dict[str, Any] = {}
+    problems: list[str] = []
+    for name, raw in sorted(environ.items()):
+        if not name.upper().startswith(ENV_PREFIX) or name.upper() in RESERVED_ENV_VARS or not raw.strip():
+            continue
+        try:
+            path, value = _env_setting(name[len(ENV_PREFIX):].split("__"), raw)
+        except _EnvProblem as problem:
+            problems.append(f"{problem.key or '(empty)'}: {problem.reason} (from {name})")
+            continue
+        for key in reversed(path):
+            value = {key: value}
+        overrides = _merge(overrides, value)
+    for alias, section, key in (("DISCORD_TOKEN", "discord", "token"), ("PORT", "server", "port")):
+        table = overrides.setdefault(section, {})
+        if isinstance(table, dict) and key not in table and environ.get(alias, "").strip():
+            table[key] = environ[alias].strip()
+    return overrides, problems
+
+
+class _EnvProblem(Exception):
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(key)
+        self.key, self.reason = key, reason
+
+
+def _unwrap(annotation: Any) -> Any:
+    while True:
+        if get_origin(annotation) is Annotated:
+            annotation = get_args(annotation)[0]
+        elif get_origin(annotation) in (Union, UnionType):
+            annotation = next(arg for arg in get_args(annotation) if arg is not type(None))
+        else:
+            return annotation
+
+
+def _env_setting(segments: list[str], raw: str) -> tuple[list[str], Any]:
+    """Walk the models along `segments` (section, key, dict keys) and parse `raw` for the field found."""
+    path: list[str] = []
+    target: Any = Settings
+    for segment in segments:
+        if isinstance(target, type) and issubclass(target, BaseModel):
+            fields = {info.alias or name: info for name, info in target.model_fields.items()}
+            field = fields.get(segment.lower())
+            if field is None:
+                raise _EnvProblem(".".join([*path, segment.lower()]), "unknown key" if path else
+                                  "unknown section (settings are TRADECORD_<SECTION>__<KEY>)")
+            path.append(segment.lower())
+            target = _unwrap(field.annotation)
+        elif get_origin(target) is dict and segment:
+            path.append(segment)
+            target = _unwrap(get_args(target)[1])
+        else:
+            raise _EnvProblem(".".join([*path, segment.lower()]), "unknown key")
+    origin = get_origin(target)
+    text = raw.strip()
+    try:
+        if origin in (tuple, list):
+            if text.startswith("["):
+                return path, json.loads(text, parse_float=Decimal)
+            return path, [item.strip() for item in text.split(",") if item.strip()]
+        if origin is dict or (isinstance(target, type) and issubclass(target, BaseModel)):
+            return path, json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        raise _EnvProblem(".".join(path), f"invalid JSON: {exc.msg} at column {exc.colno}") from None
+    return path, text
+
+
+# --------------------------------------------------------------------------------------------- errors
+
+_REWRITES = (("Input should be", "must be"), ("Value error, ", ""), ("a valid tuple", "a list"),
+             ("Extra inputs are not permitted", "unknown key"), ("Field required", "required"))
+_SECRET_KEY = re.compile(r"token|secret|password|key_id|api_key|authorization", re.IGNORECASE)
+_NO_VALUE_TYPES = frozenset({"extra_forbidden", "missing", "cross_field"})
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif part != "[key]":
+            text += f".{part}" if text else part
+    return text
+
+
+def _describe(error: ErrorDetails) -> str:
+    """`<dotted.key>: <message> (got <value>)`, the value left out for secrets and unknown keys."""
+    key = _dotted(error["loc"])
+    message = error["msg"]
+    for old, new in _REWRITES:
+        message = message.replace(old, new)
+    if "[key]" in error["loc"]:
+        message = f"key {message}"
+    if error["type"] == "cross_field":
+        names = str(error.get("ctx", {}).get("keys", "")).split(",")
+        return f"{', '.join(f'{key}.{name}' if key else name for name in names)}: {message}"
+    value = error.get("input")
+    if error["type"] in _NO_VALUE_TYPES or _SECRET_KEY.search(key) or not _is_scalar(value):
+        return f"{key}: {message}"
+    return f"{key}: {message} (got {_show(value)})"
+
+
+def _is_scalar(value: object) -> bool:
+    return value is None or isinstance(value, str | int | float | Decimal)
+
+
+def _show(value: object) -> str:
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    text = json.dumps(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."
+
+
+# -------------------------------------------------------------------------------------------- display
+
+
+def redacted_dict(settings: Settings) -> dict[str, Any]:
+    """The effective config as plain data: secrets "**********" if set, null if not; Decimals as strings."""
+    return settings.model_dump(mode="json", by_alias=True)
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every secret's clear value that is set, for the log redactor."""
+    values: list[str] = []
+    for section_name in type(settings).model_fields:
+        section = getattr(settings, section_name)
+        for field_name in type(section).model_fields:
+            value = getattr(section, field_name)
+            if isinstance(value, SecretStr) and value.get_secret_value():
+                values.append(value.get_secret_value())
+    return values
+
+
+def render_toml(data: Mapping[str, Any]) -> str:
+    """`data` as TOML that round-trips through tomllib (TOML has no null: None becomes a comment)."""
+    lines: list[str] = []
+    _render_table(lines, (), data)
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def _render_table(lines: list[str], path: tuple[str, ...], table: Mapping[str, Any]) -> None:
+    if path:
+        lines += ["", f"[{'.'.join(_toml_key(part) for part in path)}]"]
+    for key, value in table.items():
+        if value is None:
+            lines.append(f"# {_toml_key(key)} is not set")
+        elif not isinstance(value, Mapping):
+            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+    for key, value in table.items():
+        if isinstance(value, Mapping):
+            _render_table(lines, (*path, str(key)), value)
+
+
+def _toml_key(key: object) -> str:
+    text = str(key)
+    return text if re.fullmatch(r"[A-Za-z0-9_-]+", text) else _toml_string(text)
+
+
+def _toml_string(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\u{ord(m.group()):04x}", escaped) + '"'
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return {"inf": "inf", "-inf": "-inf", "nan": "nan"}.get(repr(value), repr(value))
+    if isinstance(value, str | Decimal | Path):
+        return _toml_string(str(value))
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    if isinstance(value, Mapping):
+        pairs = (f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items() if v is not None)
+        return "{" + ", ".join(pairs) + "}"
+    raise TypeError(f"cannot render {type(value).__name__} as TOML")

@@ -1,0 +1,144 @@
+"""Logging: one JSON-lines format for structlog and stdlib loggers, with secrets redacted everywhere."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import structlog
+
+from bot.logs import REDACTED, SecretRedactor, configure_logging, get_logger
+
+SECRET = "s3cr3t-broker-key"
+TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4OTA.GaBcDe.abcdefghijklmnopqrstuvwxyz1234"
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """Leave the root logger, the routed loggers and structlog as they were before the test."""
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    discord_logger = logging.getLogger("discord")
+    saved_discord = (list(discord_logger.handlers), discord_logger.level, discord_logger.propagate)
+    yield
+    structlog.contextvars.clear_contextvars()
+    structlog.reset_defaults()
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
+    discord_logger.handlers[:] = saved_discord[0]
+    discord_logger.setLevel(saved_discord[1])
+    discord_logger.propagate = saved_discord[2]
+
+
+def json_lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_json_lines_with_contextvars() -> None:
+    """Each event is one JSON object with timestamp, level, event, logger and the bound signal id."""
+    stream = io.StringIO()
+    configure_logging("INFO", json=True, stream=stream)
+    structlog.contextvars.bind_contextvars(signal_id="sig-42")
+    get_logger("bot.executor").info("order.submitted", symbol="AAPL", quantity=3)
+    logging.getLogger("discord.gateway").warning("gateway %s", "resumed")
+    get_logger("bot.executor").debug("not shown at INFO")
+    first, second = json_lines(stream)
+    assert first["event"] == "order.submitted" and first["level"] == "info"
+    assert first["logger"] == "bot.executor" and first["signal_id"] == "sig-42"
+    assert first["symbol"] == "AAPL" and first["quantity"] == 3
+    assert first["timestamp"].endswith("Z") and "T" in first["timestamp"]
+    assert second["event"] == "gateway resumed" and second["logger"] == "discord.gateway"
+    assert second["level"] == "warning" and second["signal_id"] == "sig-42"
+
+
+def test_configure_logging_is_idempotent() -> None:
+    """Configuring twice leaves one handler, so each event is written once."""
+    first, second = io.StringIO(), io.StringIO()
+    configure_logging(json=True, stream=first)
+    configure_logging(json=True, stream=second)
+    get_logger("bot").info("once")
+    assert first.getvalue() == ""
+    assert [line["event"] for line in json_lines(second)] == ["once"]
+
+
+def test_console_renderer_when_not_json() -> None:
+    """json=False renders console lines (not JSON), still redacted."""
+    stream = io.StringIO()
+    configure_logging(json=False, stream=stream, secrets=[SECRET])
+    get_logger("bot").info("console.line", detail=f"key {SECRET}")
+    output = stream.getvalue()
+    assert "console.line" in output and not output.startswith("{")
+    assert SECRET not in output and REDACTED in output
+
+
+def test_redacts_secrets_tokens_bearer_and_named_keys() -> None:
+    """Configured secrets, Discord-token shapes, bearer tokens and token-named keys are all replaced."""
+    stream = io.StringIO()
+    configure_logging(json=True, stream=stream, secrets=[SECRET])
+    get_logger("bot.web").info(
+        "request",
+        note=f"using {SECRET} and {TOKEN}",
+        header="Authorization: Bearer xyz",
+        metrics_token="abc",
+        nested={"headers": {"X-Tradecord-Secret": "hunter22", "Accept": "json"}, "items": [{"apiKey": "k"}]},
+        tokens=5,
+    )
+    (line,) = json_lines(stream)
+    assert line["note"] == f"using {REDACTED} and {REDACTED}"
+    assert line["header"] == f"Authorization: Bearer {REDACTED}"
+    assert line["metrics_token"] == REDACTED
+    assert line["nested"] == {
+        "headers": {"X-Tradecord-Secret": REDACTED, "Accept": "json"}, "items": [{"apiKey": REDACTED}]
+    }
+    assert line["tokens"] == 5  # a count of rate-limit tokens is not a credential
+
+
+def test_redacts_exception_tracebacks() -> None:
+    """A secret in an exception message is removed from the formatted traceback."""
+    stream = io.StringIO()
+    configure_logging(json=True, stream=stream, secrets=[SECRET])
+    try:
+        raise RuntimeError(f"auth failed for {SECRET} with {TOKEN}")
+    except RuntimeError:
+        get_logger("bot").exception("broker.failed")
+    (line,) = json_lines(stream)
+    assert "RuntimeError: auth failed for" in line["exception"]
+    assert SECRET not in stream.getvalue() and TOKEN not in stream.getvalue()
+
+
+def test_redacts_stdlib_discord_records() -> None:
+    """Records from logging.getLogger("discord") go through the redactor, including their tracebacks."""
+    stream = io.StringIO()
+    configure_logging(json=True, stream=stream, secrets=[SECRET])
+    discord_log = logging.getLogger("discord.http")
+    discord_log.info("login with Bot %s", TOKEN)
+    try:
+        raise ValueError(f"bad header Bearer {SECRET}")
+    except ValueError:
+        discord_log.exception("request failed")
+    first, second = json_lines(stream)
+    assert first["event"] == f"login with Bot {REDACTED}"
+    assert second["logger"] == "discord.http"
+    assert SECRET not in stream.getvalue() and TOKEN not in stream.getvalue()
+
+
+def test_secret_added_later_is_redacted() -> None:
+    """add_secret on the installed redactor takes effect for the following lines."""
+    stream = io.StringIO()
+    redactor = SecretRedactor()
+    configure_logging(json=True, stream=stream, redactor=redactor)
+    redactor.add_secret("late-loaded-secret")
+    get_logger("bot").info("store.loaded", detail="value late-loaded-secret")
+    (line,) = json_lines(stream)
+    assert line["detail"] == f"value {REDACTED}"
+
+
+def test_redactor_leaves_ordinary_events_alone() -> None:
+    """An event with nothing secret comes out equal, and very short secrets are ignored."""
+    redactor = SecretRedactor(["ab"])
+    event = {"event": "signal.processed", "outcome": "executed", "latency_ms": 1.5, "about": "tabs"}
+    assert redactor(None, "info", dict(event)) == event

@@ -74,8 +74,9 @@ def _network(value: object) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     try:
         return ipaddress.ip_network(value.strip())
     except ValueError as exc:
-        raise PydanticCustomError("ip_network", "must be an IP address or CIDR network ({reason})",
-                                  {"reason": str(exc)}) from exc
+        raise PydanticCustomError(
+            "ip_network", "must be an IP address or CIDR network ({reason})", {"reason": str(exc)}
+        ) from exc
 
 
 def _blank_to_none(value: object) -> object:
@@ -83,15 +84,19 @@ def _blank_to_none(value: object) -> object:
 
 
 def _folded(case: Literal["lower", "upper"]) -> BeforeValidator:
-    return BeforeValidator(lambda v: (v.strip().lower() if case == "lower" else v.strip().upper())
-                           if isinstance(v, str) else v)
+    return BeforeValidator(
+        lambda v: (v.strip().lower() if case == "lower" else v.strip().upper()) if isinstance(v, str) else v
+    )
 
 
 Snowflake = Annotated[int, PlainValidator(_snowflake)]
 Snowflakes = tuple[Snowflake, ...]
 Symbol = Annotated[str, AfterValidator(_symbol)]
-Network = Annotated[ipaddress.IPv4Network | ipaddress.IPv6Network, PlainValidator(_network),
-                    PlainSerializer(str, return_type=str, when_used="json")]
+Network = Annotated[
+    ipaddress.IPv4Network | ipaddress.IPv6Network,
+    PlainValidator(_network),
+    PlainSerializer(str, return_type=str, when_used="json"),
+]
 OptionalSecret = Annotated[SecretStr | None, BeforeValidator(_blank_to_none)]
 PositiveDecimal = Annotated[Decimal, Field(gt=0)]
 Seconds = Annotated[float, Field(ge=0)]
@@ -182,8 +187,9 @@ class DiscordSettings(_Section):
 class ChannelSettings(_Section):
     default_asset_class: Annotated[AssetClass | None, _folded("lower")] = None
     quote_currency: Annotated[str | None, _folded("upper"), Field(pattern=r"^[A-Z0-9]{2,10}$")] = None
-    aliases: dict[Annotated[str, _folded("lower"), Field(min_length=1)],
-                  Annotated[str, _folded("lower"), Field(min_length=1)]] = Field(default_factory=dict)
+    aliases: dict[
+        Annotated[str, _folded("lower"), Field(min_length=1)], Annotated[str, _folded("lower"), Field(min_length=1)]
+    ] = Field(default_factory=dict)
     management_applies_to_last_signal: bool | None = None
     default_quantity: PositiveDecimal | None = None
     default_notional: PositiveDecimal | None = None
@@ -213,6 +219,15 @@ class SignalSettings(_Section):
         return self.channels.get(channel_id, _NO_OVERRIDES)
 
 
+# Alpaca allows 200 requests a minute; ccxt venues vary, so stay near the strictest common limit; the paper
+# broker is local, so its bucket only guards against runaway loops.
+_DEFAULT_RATE_LIMITS = {
+    BrokerKind.PAPER: (1000.0, 1000),
+    BrokerKind.ALPACA: (200 / 60, 10),
+    BrokerKind.CCXT: (5.0, 10),
+}
+
+
 class BrokerSettings(_Section):
     kind: Annotated[BrokerKind, _folded("lower")] = BrokerKind.PAPER
     base_url: str = "https://paper-api.alpaca.markets"
@@ -220,8 +235,8 @@ class BrokerSettings(_Section):
     secret_key: OptionalSecret = None
     exchange: Annotated[str | None, _folded("lower"), Field(min_length=1)] = None
     sandbox: bool = False
-    rate_per_second: float = Field(3.0, gt=0)
-    burst: int = Field(10, ge=1)
+    rate_per_second: float | None = Field(None, gt=0)
+    burst: int | None = Field(None, ge=1)
     timeout_seconds: float = Field(10.0, gt=0)
     max_retries: int = Field(3, ge=0)
     time_in_force: Annotated[TimeInForce, _folded("lower")] = "gtc"
@@ -229,6 +244,12 @@ class BrokerSettings(_Section):
     live: bool = False
     paper_starting_cash: PositiveDecimal = Decimal("100000")
     quotes: dict[Symbol, PositiveDecimal] = Field(default_factory=dict)
+
+    @property
+    def rate_limit(self) -> tuple[float, int]:
+        """(rate per second, burst): the configured values, else the venue's published limit for `kind`."""
+        rate, burst = _DEFAULT_RATE_LIMITS[self.kind]
+        return self.rate_per_second or rate, self.burst or burst
 
     @field_validator("base_url")
     @classmethod
@@ -251,11 +272,16 @@ class BrokerSettings(_Section):
         """A real-money account (Alpaca's live host, ccxt without sandbox) needs `live = true`."""
         host = (urlsplit(self.base_url).hostname or "").rstrip(".")
         if self.kind is BrokerKind.ALPACA and not self.live and host == ALPACA_LIVE_HOST:
-            raise _conflict("live,base_url", f"base_url is Alpaca's live host {ALPACA_LIVE_HOST} but "
-                            "live = false: set live = true to trade real money")
+            raise _conflict(
+                "live,base_url",
+                f"base_url is Alpaca's live host {ALPACA_LIVE_HOST} but "
+                "live = false: set live = true to trade real money",
+            )
         if self.kind is BrokerKind.CCXT and not self.live and not self.sandbox:
-            raise _conflict("live,sandbox", "ccxt without sandbox trades real money: "
-                            "set sandbox = true, or live = true to trade real money")
+            raise _conflict(
+                "live,sandbox",
+                "ccxt without sandbox trades real money: set sandbox = true, or live = true to trade real money",
+            )
         return self
 
 
@@ -444,7 +470,7 @@ def _env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], list[str
         if not name.upper().startswith(ENV_PREFIX) or name.upper() in RESERVED_ENV_VARS or not raw.strip():
             continue
         try:
-            path, value = _env_setting(name[len(ENV_PREFIX):].split("__"), raw)
+            path, value = _env_setting(name[len(ENV_PREFIX) :].split("__"), raw)
         except _EnvProblem as problem:
             problems.append(f"{problem.key or '(empty)'}: {problem.reason} (from {name})")
             continue
@@ -483,8 +509,10 @@ def _env_setting(segments: list[str], raw: str) -> tuple[list[str], Any]:
             fields = {info.alias or name: info for name, info in target.model_fields.items()}
             field = fields.get(segment.lower())
             if field is None:
-                raise _EnvProblem(".".join([*path, segment.lower()]), "unknown key" if path else
-                                  "unknown section (settings are TRADECORD_<SECTION>__<KEY>)")
+                raise _EnvProblem(
+                    ".".join([*path, segment.lower()]),
+                    "unknown key" if path else "unknown section (settings are TRADECORD_<SECTION>__<KEY>)",
+                )
             path.append(segment.lower())
             target = _unwrap(field.annotation)
         elif get_origin(target) is dict and segment:
@@ -508,8 +536,13 @@ def _env_setting(segments: list[str], raw: str) -> tuple[list[str], Any]:
 
 # --------------------------------------------------------------------------------------------- errors
 
-_REWRITES = (("Input should be", "must be"), ("Value error, ", ""), ("a valid tuple", "a list"),
-             ("Extra inputs are not permitted", "unknown key"), ("Field required", "required"))
+_REWRITES = (
+    ("Input should be", "must be"),
+    ("Value error, ", ""),
+    ("a valid tuple", "a list"),
+    ("Extra inputs are not permitted", "unknown key"),
+    ("Field required", "required"),
+)
 _SECRET_KEY = re.compile(r"token|secret|password|key_id|api_key|authorization", re.IGNORECASE)
 _NO_VALUE_TYPES = frozenset({"extra_forbidden", "missing", "cross_field"})
 

@@ -11,6 +11,9 @@ from storage.database import Database
 from tests.support import EnvelopeFactory, Pipeline, build_pipeline, envelope_factory
 
 
+pytest_plugins = ["tests.fake_discord.fixtures"]
+
+
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
     async with Database(tmp_path / "tradecord.db") as database:

@@ -1,0 +1,246 @@
+"""The composition root: open every resource in order, wire the services, close in reverse order."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+
+from bot.client import BotServices, TradecordBot
+from bot.errors import ConfigError
+from bot.execution.broker import Broker, StaticQuotes
+from bot.execution.executor import ExecutionSettings, Executor
+from bot.execution.kill_switch import KillSwitch
+from bot.execution.paper import PaperBroker
+from bot.execution.risk import RiskLimits, Sizing, SizingMethod
+from bot.execution.submitter import OrderSubmitter, RetryPolicy
+from bot.execution.token_bucket import RateLimiter, TokenBucket
+from bot.metrics import Metrics
+from bot.services.authority import SignalAuthority
+from bot.services.health import HealthService, Readiness
+from bot.services.intake import SignalIntake
+from bot.services.monitor import LoopLagMonitor
+from bot.services.probes import database_probe, discord_probe, loop_lag_probe, memory_probe, static_probe
+from bot.services.stats import StatsService
+from bot.settings import BrokerKind, Settings
+from bot.signals.parser import ParseOptions
+from bot.web.app import SideServer, WebServices, make_app
+from storage.database import Database
+from storage.orders import OrderRepository
+from storage.paper import PaperBooks
+from storage.signals import SignalRepository
+from storage.state import StateRepository
+from storage.stats import StatsQueries
+from storage.writer import BatchWriter
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """The running application, as the CLI and the end-to-end tests see it."""
+
+    settings: Settings
+    bot: TradecordBot
+    services: BotServices
+    db: Database
+    http: aiohttp.ClientSession
+    quotes: StaticQuotes
+    server: SideServer | None
+
+
+def risk_limits(settings: Settings) -> RiskLimits:
+    risk = settings.risk
+    return RiskLimits(
+        max_order_notional=risk.max_order_notional,
+        max_position_notional=risk.max_position_notional,
+        max_open_positions=risk.max_open_positions,
+        max_leverage=risk.max_leverage,
+        max_daily_loss=risk.max_daily_loss,
+        max_signal_age_seconds=risk.max_signal_age_seconds,
+        symbol_allowlist=frozenset(risk.symbol_allowlist),
+        symbol_denylist=frozenset(risk.symbol_denylist),
+        allow_short=settings.broker.allow_short,
+    )
+
+
+def sizing(settings: Settings) -> Sizing:
+    return Sizing(
+        method=SizingMethod(settings.risk.sizing.value),
+        value=settings.risk.sizing_value,
+        default_quantity=settings.signals.default_quantity,
+        default_notional=settings.signals.default_notional,
+    )
+
+
+def parse_options(settings: Settings) -> Callable[[str], ParseOptions]:
+    by_channel = {
+        str(channel_id): ParseOptions(
+            default_asset_class=channel.default_asset_class,
+            quote_currency=channel.quote_currency,
+            aliases=dict(channel.aliases),
+        )
+        for channel_id, channel in settings.signals.channels.items()
+    }
+    default = ParseOptions()
+    return lambda channel_id: by_channel.get(channel_id, default)
+
+
+def _broker(settings: Settings, db: Database, quotes: StaticQuotes, limiter: RateLimiter, clock: Clock) -> PaperBroker:
+    if settings.broker.kind is not BrokerKind.PAPER:
+        raise ConfigError(
+            [f"broker.kind: {settings.broker.kind.value!r} is not available in this version; use 'paper'"]
+        )
+    return PaperBroker(PaperBooks(db), quotes, limiter, now=clock, starting_cash=settings.broker.paper_starting_cash)
+
+
+def _register_scrape_gauges(metrics: Metrics, limiter: RateLimiter, writer: BatchWriter, health: HealthService) -> None:
+    metrics.scrape_time.add(
+        "tradecord_ratelimit_tokens",
+        "Tokens left in each rate limiter's bucket.",
+        ("limiter",),
+        lambda: [((limiter.name,), limiter.bucket.tokens())],
+    )
+    metrics.scrape_time.add(
+        "tradecord_db_queue_depth",
+        "Rows waiting for the batched writer.",
+        (),
+        lambda: [((), float(writer.depth))],
+    )
+
+    def health_statuses() -> list[tuple[tuple[str, ...], float]]:
+        report = health.last_report
+        return [] if report is None else [((name,), float(c.status)) for name, c in report.components.items()]
+
+    metrics.scrape_time.add(
+        "tradecord_health_status",
+        "Component health: 0 ok, 1 warning, 2 critical.",
+        ("component",),
+        health_statuses,
+    )
+
+
+@asynccontextmanager
+async def open_runtime(
+    settings: Settings, *, clock: Clock = utc_now, discord_options: dict[str, Any] | None = None
+) -> AsyncIterator[Runtime]:
+    """Everything but the Discord connection: `run` (or a test) then starts the bot.
+
+    `discord_options` go to the discord.py client (tests shorten `guild_ready_timeout`).
+    """
+    metrics = Metrics()
+    async with AsyncExitStack() as stack:
+        http = await stack.enter_async_context(aiohttp.ClientSession())
+        db = await stack.enter_async_context(Database(settings.storage.path))
+        writer = BatchWriter(db, flush_interval=settings.storage.batch_flush_seconds, on_flush=metrics.observe_db_flush)
+        await writer.start()
+        stack.push_async_callback(writer.stop)
+
+        def on_wait(seconds: float) -> None:
+            metrics.ratelimit_wait_seconds.labels("broker").observe(seconds)
+            if seconds > 0:
+                metrics.ratelimit_throttled.labels("broker").inc()
+                writer.count("broker", "ratelimit.throttled")
+
+        bucket = TokenBucket(*settings.broker.rate_limit, time.monotonic)
+        limiter = RateLimiter("broker", bucket, on_wait=on_wait)
+        quotes = StaticQuotes(dict(settings.broker.quotes))
+        broker = _broker(settings, db, quotes, limiter, clock)
+        await broker.open()
+        state = StateRepository(db)
+        kill_switch = KillSwitch(state)
+        await kill_switch.load(settings.risk.kill_switch)
+        metrics.kill_switch_engaged.set_function(lambda: float(kill_switch.engaged))
+        signals = SignalRepository(db)
+        executor = Executor(
+            db=db,
+            signals=signals,
+            orders=OrderRepository(db),
+            broker=broker,
+            submitter=OrderSubmitter(broker, metrics, RetryPolicy(max_attempts=settings.broker.max_retries + 1)),
+            limits=risk_limits(settings),
+            sizing=sizing(settings),
+            kill_switch=kill_switch,
+            metrics=metrics,
+            clock=clock,
+            settings=ExecutionSettings(settings.broker.time_in_force, settings.signals.duplicate_window_seconds),
+        )
+        intake = SignalIntake(
+            executor=executor,
+            signals=signals,
+            metrics=metrics,
+            writer=writer,
+            clock=clock,
+            options_for=parse_options(settings),
+        )
+        monitor = LoopLagMonitor(metrics)
+        await monitor.start()
+        stack.push_async_callback(monitor.stop)
+        readiness = Readiness(database_open=True)
+        health = HealthService()
+        services = BotServices(
+            intake=intake,
+            stats=StatsService(StatsQueries(db), clock, PaperBooks(db).realized_pnl_since),
+            health=health,
+            readiness=readiness,
+            metrics=metrics,
+            authority=SignalAuthority(
+                signal_channel_ids=settings.discord.signal_channel_ids,
+                trusted_user_ids=settings.discord.trusted_user_ids,
+                trusted_role_ids=settings.discord.trusted_role_ids,
+                allowed_bot_ids=settings.discord.allowed_bot_ids,
+            ),
+            kill_switch=kill_switch,
+            state=state,
+            writer=writer,
+            max_catch_up_age_seconds=settings.risk.max_signal_age_seconds,
+            guild_ids=tuple(settings.discord.guild_ids),
+        )
+        bot = TradecordBot(services, **(discord_options or {}))
+        stack.push_async_callback(bot.close)
+        _register_health(settings, health, db, bot, broker, monitor)
+        _register_scrape_gauges(metrics, limiter, writer, health)
+        metrics.discord_latency_seconds.set_function(lambda: bot.latency if math.isfinite(bot.latency) else 0.0)
+        server = None
+        if settings.server.enabled:
+            token = settings.server.metrics_token
+            web = WebServices(
+                stats=services.stats,
+                health=health,
+                readiness=readiness,
+                metrics=metrics,
+                metrics_token=None if token is None else token.get_secret_value(),
+            )
+            server = await stack.enter_async_context(
+                SideServer(make_app(web), settings.server.host, settings.server.port)
+            )
+        yield Runtime(settings, bot, services, db, http, quotes, server)
+
+
+def _register_health(
+    settings: Settings,
+    health: HealthService,
+    db: Database,
+    bot: TradecordBot,
+    broker: Broker,
+    monitor: LoopLagMonitor,
+) -> None:
+    alerts = settings.alerts
+    health.register("discord", discord_probe(lambda: bot.is_ready() and not bot.is_closed(), lambda: bot.latency))
+    health.register("database", database_probe(db))
+    health.register("broker", static_probe(f"{broker.name} broker (simulated in the local database)"))
+    health.register(
+        "event_loop",
+        loop_lag_probe(monitor, alerts.event_loop_lag_warning_seconds, alerts.event_loop_lag_critical_seconds),
+    )
+    health.register("memory", memory_probe(alerts.memory_warning_mb, alerts.memory_critical_mb))

@@ -1,0 +1,51 @@
+"""Running the bot until SIGTERM/SIGINT, then shutting down in reverse order of start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+import structlog
+
+from bot.app import open_runtime
+from bot.discord_endpoints import configure_endpoints
+from bot.errors import ConfigError
+from bot.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+async def run(settings: Settings) -> int:
+    token = settings.discord.token
+    if token is None or not token.get_secret_value():
+        raise ConfigError(["discord.token: not set (config file, TRADECORD_DISCORD__TOKEN or DISCORD_TOKEN)"])
+    async with open_runtime(settings) as runtime:
+        rest, gateway = await configure_endpoints(
+            runtime.http,
+            settings.discord.api_base_url,
+            settings.discord.gateway_url,
+            token.get_secret_value(),
+        )
+        log.info(
+            "tradecord.starting",
+            api_base_url=rest,
+            gateway_url=gateway,
+            side_server=None if runtime.server is None else f"{settings.server.host}:{runtime.server.port}",
+        )
+        loop = asyncio.get_running_loop()
+        closing: set[asyncio.Task[None]] = set()
+
+        def request_stop(signum: signal.Signals) -> None:
+            log.info("tradecord.stopping", signal=signum.name)
+            task = loop.create_task(runtime.bot.close())
+            closing.add(task)
+            task.add_done_callback(closing.discard)
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(signum, request_stop, signum)
+        await runtime.bot.start(token.get_secret_value())
+        await asyncio.gather(*closing)
+    log.info("tradecord.stopped")
+    return 0

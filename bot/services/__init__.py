@@ -1,0 +1,1 @@
+"""Transport-neutral services: the cogs and the side server call these and format their dataclasses."""

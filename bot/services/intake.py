@@ -1,0 +1,118 @@
+"""The front door of the pipeline: every message (Discord or webhook) is counted, parsed, authorized and
+handed to the executor here, and ends with one summary log line."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+import structlog
+
+from bot.domain import (
+    CancelSignal,
+    CloseSignal,
+    ExecutionResult,
+    Outcome,
+    Signal,
+    SignalEnvelope,
+    UpdateSignal,
+)
+from bot.errors import NotASignal, SignalParseError
+from bot.execution.executor import Executor
+from bot.execution.ids import signal_id as make_signal_id
+from bot.metrics import Metrics
+from bot.signals.parser import DEFAULT_OPTIONS, ParseOptions, parse_signal
+from storage.signals import SignalRepository
+from storage.writer import BatchWriter
+
+log = structlog.get_logger(__name__)
+Clock = Callable[[], datetime]
+OptionsFor = Callable[[str], ParseOptions]
+
+ManagementSignal = CloseSignal | UpdateSignal | CancelSignal
+
+
+class SignalIntake:
+    def __init__(
+        self,
+        *,
+        executor: Executor,
+        signals: SignalRepository,
+        metrics: Metrics,
+        writer: BatchWriter,
+        clock: Clock,
+        options_for: OptionsFor = lambda _channel: DEFAULT_OPTIONS,
+    ) -> None:
+        self._executor = executor
+        self._signals = signals
+        self._metrics = metrics
+        self._writer = writer
+        self._clock = clock
+        self._options_for = options_for
+
+    def _count(self, source: str, outcome: Outcome) -> None:
+        self._metrics.signals.labels(source, outcome.value).inc()
+        self._writer.count(source, "outcome." + outcome.value)
+
+    async def handle(self, envelope: SignalEnvelope) -> ExecutionResult:
+        source = envelope.source.value
+        self._metrics.messages_seen.labels(source).inc()
+        self._writer.count(source, "messages_seen")
+        started = time.perf_counter()
+        try:
+            signal = parse_signal(
+                envelope.text, now=envelope.received_at, options=self._options_for(envelope.channel_id)
+            )
+        except NotASignal as exc:
+            self._metrics.signal_parse_seconds.observe(time.perf_counter() - started)
+            self._count(source, Outcome.NOT_A_SIGNAL)
+            return ExecutionResult(Outcome.NOT_A_SIGNAL, reason=exc.message)
+        except SignalParseError as exc:
+            self._metrics.signal_parse_seconds.observe(time.perf_counter() - started)
+            outcome = Outcome.INVALID if envelope.authorized else Outcome.UNAUTHORIZED
+            reason = exc.message if envelope.authorized else envelope.unauthorized_reason or "unauthorized"
+            return await self._finish(envelope, await self._executor.record_refusal(envelope, None, outcome, reason))
+        self._metrics.signal_parse_seconds.observe(time.perf_counter() - started)
+        structlog.contextvars.bind_contextvars(
+            signal_id=make_signal_id(envelope.source, envelope.channel_id, envelope.message_id)
+        )
+        try:
+            if not envelope.authorized:
+                reason = envelope.unauthorized_reason or "unauthorized"
+                result = await self._executor.record_refusal(envelope, signal, Outcome.UNAUTHORIZED, reason)
+            else:
+                result = await self._executor.execute(envelope, await self._resolve_symbol(envelope, signal))
+            return await self._finish(envelope, result)
+        finally:
+            structlog.contextvars.unbind_contextvars("signal_id")
+
+    async def _resolve_symbol(self, envelope: SignalEnvelope, signal: Signal) -> Signal:
+        """A management message without a symbol applies to the signal it replies to."""
+        if not isinstance(signal, ManagementSignal) or signal.symbol is not None:
+            return signal
+        if envelope.reply_to_message_id is None:
+            return signal
+        parent = await self._signals.get_by_message(envelope.source, envelope.channel_id, envelope.reply_to_message_id)
+        if parent is None or parent.signal is None or parent.signal.symbol is None:
+            return signal
+        return dataclasses.replace(signal, symbol=parent.signal.symbol)
+
+    async def _finish(self, envelope: SignalEnvelope, result: ExecutionResult) -> ExecutionResult:
+        if not result.replayed:
+            self._count(envelope.source.value, result.outcome)
+        latency_ms = (time.perf_counter() - envelope.received_monotonic) * 1000
+        log.info(
+            "signal.processed",
+            signal_id=result.signal_id,
+            source=envelope.source.value,
+            channel_id=envelope.channel_id,
+            message_id=envelope.message_id,
+            author_id=envelope.author_id,
+            outcome=result.outcome.value,
+            reason=result.reason,
+            replayed=result.replayed,
+            latency_ms=round(latency_ms, 3),
+        )
+        return result

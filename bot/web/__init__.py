@@ -1,0 +1,1 @@
+"""The aiohttp side server: Prometheus metrics, health and the JSON API."""

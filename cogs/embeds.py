@@ -1,0 +1,58 @@
+"""Service reports formatted as Discord embeds (the side server formats the same dataclasses as JSON)."""
+
+from __future__ import annotations
+
+import discord
+
+from bot.services.health import HealthReport, Status
+from bot.services.stats import StatsReport
+
+STATUS_COLOURS = {
+    Status.OK: discord.Colour.green(),
+    Status.WARNING: discord.Colour.gold(),
+    Status.CRITICAL: discord.Colour.red(),
+}
+STATUS_ICONS = {Status.OK: "🟢", Status.WARNING: "🟡", Status.CRITICAL: "🔴"}
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f} ms"
+
+
+def _counts(counts: dict[str, int]) -> str:
+    if not counts:
+        return "none"
+    return "\n".join(f"{name}: **{n}**" for name, n in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def stats_embed(report: StatsReport) -> discord.Embed:
+    embed = discord.Embed(title=f"Tradecord stats · last {report.window.value}", colour=discord.Colour.blurple())
+    embed.add_field(name="Messages seen", value=str(report.messages_seen))
+    embed.add_field(name="Signals", value=str(report.signals_total))
+    embed.add_field(name="Orders", value=str(report.orders_total))
+    embed.add_field(name="Signals by outcome", value=_counts(report.signals_by_outcome), inline=False)
+    embed.add_field(name="Orders by status", value=_counts(report.orders_by_status), inline=False)
+    latency = report.latency_ms
+    embed.add_field(
+        name="Signal → order latency",
+        value=f"p50 {_ms(latency.p50)} · p95 {_ms(latency.p95)} · p99 {_ms(latency.p99)}",
+        inline=False,
+    )
+    if report.pnl is not None:
+        embed.add_field(name="Realized PnL", value=f"{report.pnl:,.2f}")
+    embed.add_field(name="Rate-limit waits", value=str(report.rate_limit_throttled))
+    if report.top_rejections:
+        lines = [f"{count}× {reason[:80]}" for reason, count in report.top_rejections]
+        embed.add_field(name="Top rejections", value="\n".join(lines), inline=False)
+    embed.set_footer(text=f"since {report.since:%Y-%m-%d %H:%M} UTC")
+    return embed
+
+
+def health_embed(report: HealthReport) -> discord.Embed:
+    embed = discord.Embed(title=f"Tradecord health · {report.overall}", colour=STATUS_COLOURS[report.status])
+    for name, component in report.components.items():
+        value = component.detail
+        if component.warning is not None and component.critical is not None:
+            value += f"\nwarning {component.warning:g} · critical {component.critical:g}"
+        embed.add_field(name=f"{STATUS_ICONS[component.status]} {name}", value=value[:1024], inline=False)
+    return embed

@@ -190,7 +190,9 @@ async def open_runtime(
         health = HealthService()
         services = BotServices(
             intake=intake,
-            stats=StatsService(StatsQueries(db), clock, PaperBooks(db).realized_pnl_since),
+            stats=StatsService(
+                StatsQueries(db), clock, pnl_since=PaperBooks(db).realized_pnl_since, flush=writer.flush
+            ),
             health=health,
             readiness=readiness,
             metrics=metrics,

@@ -74,7 +74,8 @@ class SecretRedactor:
 
     def _redact_mapping(self, mapping: Mapping[Any, Any]) -> dict[Any, Any]:
         return {
-            key: REDACTED if value is not None and isinstance(key, str) and _is_secret_key(key)
+            key: REDACTED
+            if value is not None and isinstance(key, str) and _is_secret_key(key)
             else self._redact_value(value)
             for key, value in mapping.items()
         }
@@ -125,9 +126,9 @@ def configure_logging(
         guard.add_secret(secret)
     use_json = not _isatty(out) if json is None else json
     renderer: Processor = (
-        structlog.processors.JSONRenderer(default=str) if use_json
-        else structlog.dev.ConsoleRenderer(colors=_isatty(out),
-                                           exception_formatter=structlog.dev.plain_traceback)
+        structlog.processors.JSONRenderer(default=str)
+        if use_json
+        else structlog.dev.ConsoleRenderer(colors=_isatty(out), exception_formatter=structlog.dev.plain_traceback)
     )
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -192,4 +193,3 @@ def _install_handler(stream: TextIO, formatter: logging.Formatter, level: int) -
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
     """A structlog logger; name it after the module (`get_logger(__name__)`)."""
     return structlog.stdlib.get_logger() if name is None else structlog.stdlib.get_logger(name)
-

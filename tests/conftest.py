@@ -10,7 +10,6 @@ import pytest
 from storage.database import Database
 from tests.support import EnvelopeFactory, Pipeline, build_pipeline, envelope_factory
 
-
 pytest_plugins = ["tests.fake_discord.fixtures"]
 
 

@@ -62,7 +62,7 @@ async def running_tradecord(settings: Settings, run_bot: BotRunner) -> AsyncIter
 
 async def wait_until(condition: Callable[[], bool], *, timeout: float = 5.0, what: str = "condition") -> None:  # noqa: ASYNC109
     async with asyncio.timeout(timeout):
-        while not condition():
+        while not condition():  # noqa: ASYNC110 - the conditions are plain state of the app under test
             await asyncio.sleep(0.01)
     assert condition(), what
 

@@ -11,6 +11,7 @@ import yarl
 
 from bot.discord_endpoints import configure_endpoints
 from bot.domain import OrderStatus
+from storage.database import Database
 from tests.e2e import e2e_settings, running_tradecord, scrape, side_url, signals_total, wait_until
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.fixtures import BotRunner, DiscordWorld
@@ -20,11 +21,8 @@ pytestmark = pytest.mark.slow
 SIGNAL = "BUY AAPL 100 @ 150.25 SL 145 TP 160/165"
 
 
-async def order_count(runtime_db: object) -> int:
-    from storage.database import Database
-
-    assert isinstance(runtime_db, Database)
-    row = await runtime_db.fetchone("SELECT COUNT(*) FROM orders")
+async def order_count(db: Database) -> int:
+    row = await db.fetchone("SELECT COUNT(*) FROM orders")
     assert row is not None
     return int(row[0])
 
@@ -127,12 +125,11 @@ async def test_stats_and_health_slash_commands_answer_with_embeds(
 ) -> None:
     """/stats and /health are synced to the guild, defer within 3 s and answer with embeds from the services."""
     settings = e2e_settings(tmp_path, fake_discord, discord_world)
-    async with running_tradecord(settings, run_bot) as runtime:
+    async with running_tradecord(settings, run_bot):
         names = {command["name"] for command in fake_discord.registered_commands(discord_world.guild_id)}
         assert {"stats", "health"} <= names
         message_id = await fake_discord.post_message(discord_world.channel_id, discord_world.alice_id, SIGNAL)
         await fake_discord.wait_for_reaction(discord_world.channel_id, message_id)
-        await runtime.services.writer.flush()
         handle = await fake_discord.invoke_command(
             "stats", user_id=discord_world.alice_id, channel_id=discord_world.channel_id, options={"window": "1h"}
         )
@@ -160,7 +157,6 @@ async def test_side_server_health_and_api_stats_follow_the_contract(
     async with running_tradecord(settings, run_bot) as runtime, aiohttp.ClientSession() as http:
         message_id = await fake_discord.post_message(discord_world.channel_id, discord_world.alice_id, SIGNAL)
         await fake_discord.wait_for_reaction(discord_world.channel_id, message_id)
-        await runtime.services.writer.flush()
         async with http.get(side_url(runtime, "/health")) as response:
             assert response.status == 200
             body = await response.json()
@@ -188,6 +184,6 @@ async def test_api_base_url_without_gateway_asks_gateway_bot(
     async with aiohttp.ClientSession() as http:
         rest, gateway = await configure_endpoints(http, fake_discord.api_base_url, None, fake_discord.bot_token)
     assert rest == fake_discord.api_base_url
-    assert discord.http.Route.BASE == fake_discord.api_base_url
-    assert discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY == yarl.URL(gateway)
+    assert fake_discord.api_base_url == discord.http.Route.BASE
+    assert yarl.URL(gateway) == discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     assert yarl.URL(gateway).port == yarl.URL(fake_discord.api_base_url).port

@@ -12,6 +12,7 @@ from storage.stats import StatsQueries
 
 Clock = Callable[[], datetime]
 PnlSince = Callable[[datetime], Awaitable[Decimal | None]]
+Flush = Callable[[], Awaitable[object]]
 
 
 class Window(StrEnum):
@@ -67,12 +68,17 @@ def percentile(sorted_values: list[float], fraction: float) -> float | None:
 
 
 class StatsService:
-    def __init__(self, queries: StatsQueries, clock: Clock, pnl_since: PnlSince | None = None) -> None:
+    def __init__(
+        self, queries: StatsQueries, clock: Clock, *, pnl_since: PnlSince | None = None, flush: Flush | None = None
+    ) -> None:
         self._queries = queries
         self._clock = clock
         self._pnl_since = pnl_since
+        self._flush = flush
 
     async def report(self, window: Window = Window.DAY) -> StatsReport:
+        if self._flush is not None:
+            await self._flush()  # counters batched in the last second belong in the answer
         since = self._clock() - window.duration
         activity = await self._queries.activity_since(since)
         latencies = await self._queries.latencies_since(since)

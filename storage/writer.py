@@ -76,10 +76,27 @@ class BatchWriter:
             if not batch:
                 return 0
             started = time.perf_counter()
-            await self._db.executemany(batch)
+            try:
+                await self._db.executemany(batch)
+            except Exception:
+                self._restore(counts, marks, statements)
+                raise
             if self._on_flush is not None:
                 self._on_flush(time.perf_counter() - started, len(batch))
             return len(batch)
+
+    def _restore(
+        self,
+        counts: defaultdict[tuple[int, str, str], int],
+        marks: dict[str, int],
+        statements: list[tuple[str, Params]],
+    ) -> None:
+        """Put a failed batch back in front of what arrived meanwhile, so the next flush retries it."""
+        for key, n in counts.items():
+            self._counts[key] += n
+        for channel, message_id in marks.items():
+            self.note_message(channel, message_id)
+        self._statements[:0] = statements
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="batch-writer")
@@ -98,5 +115,5 @@ class BatchWriter:
             try:
                 await self.flush()
             except Exception:
-                # Keep the loop alive: the rows were lost with this batch, the next flush may succeed.
-                log.exception("db.flush_failed")
+                # Keep the loop alive: the batch is kept and retried on the next tick.
+                log.exception("db.flush_failed", pending=self.depth)

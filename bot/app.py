@@ -24,7 +24,7 @@ from bot.execution.token_bucket import RateLimiter, TokenBucket
 from bot.metrics import Metrics
 from bot.services.authority import SignalAuthority
 from bot.services.health import HealthService, Readiness
-from bot.services.intake import SignalIntake
+from bot.services.intake import ChannelPolicy, SignalIntake
 from bot.services.monitor import LoopLagMonitor
 from bot.services.probes import database_probe, discord_probe, loop_lag_probe, memory_probe, static_probe
 from bot.services.stats import StatsService
@@ -83,16 +83,23 @@ def sizing(settings: Settings) -> Sizing:
     )
 
 
-def parse_options(settings: Settings) -> Callable[[str], ParseOptions]:
+def channel_policies(settings: Settings) -> Callable[[str], ChannelPolicy]:
+    """Per-channel reading rules from `[signals.channels."<id>"]`, the global ones elsewhere."""
+    global_last = settings.signals.management_applies_to_last_signal
     by_channel = {
-        str(channel_id): ParseOptions(
-            default_asset_class=channel.default_asset_class,
-            quote_currency=channel.quote_currency,
-            aliases=dict(channel.aliases),
+        str(channel_id): ChannelPolicy(
+            ParseOptions(
+                default_asset_class=channel.default_asset_class,
+                quote_currency=channel.quote_currency,
+                aliases=dict(channel.aliases),
+            ),
+            global_last
+            if channel.management_applies_to_last_signal is None
+            else channel.management_applies_to_last_signal,
         )
         for channel_id, channel in settings.signals.channels.items()
     }
-    default = ParseOptions()
+    default = ChannelPolicy(management_applies_to_last_signal=global_last)
     return lambda channel_id: by_channel.get(channel_id, default)
 
 
@@ -181,7 +188,7 @@ async def open_runtime(
             metrics=metrics,
             writer=writer,
             clock=clock,
-            options_for=parse_options(settings),
+            policy_for=channel_policies(settings),
         )
         monitor = LoopLagMonitor(metrics)
         await monitor.start()

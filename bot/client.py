@@ -21,7 +21,7 @@ from storage.writer import BatchWriter
 
 log = structlog.get_logger(__name__)
 
-EXTENSIONS = ("cogs.signals", "cogs.stats", "cogs.health")
+EXTENSIONS = ("cogs.signals", "cogs.stats", "cogs.health", "cogs.signal_tools")
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import discord
 
+from bot.domain import Signal
+from bot.errors import SignalParseError
 from bot.services.health import HealthReport, Status
 from bot.services.stats import StatsReport
+from bot.signals.schema import signal_to_dict
 
 STATUS_COLOURS = {
     Status.OK: discord.Colour.green(),
@@ -55,4 +60,20 @@ def health_embed(report: HealthReport) -> discord.Embed:
         if component.warning is not None and component.critical is not None:
             value += f"\nwarning {component.warning:g} · critical {component.critical:g}"
         embed.add_field(name=f"{STATUS_ICONS[component.status]} {name}", value=value[:1024], inline=False)
+    return embed
+
+
+def parse_embed(text: str, signal: Signal | None, error: SignalParseError | None) -> discord.Embed:
+    """The parser's reading of a message: the normalized fields, or the error code and its reason."""
+    if signal is None:
+        assert error is not None
+        embed = discord.Embed(title=f"Not a trade: {error.code}", colour=discord.Colour.orange())
+        embed.add_field(name="Reason", value=error.message[:1024], inline=False)
+    else:
+        data = signal_to_dict(signal)
+        embed = discord.Embed(title=f"{data['kind'].title()} signal", colour=discord.Colour.green())
+        for key, value in data.items():
+            if key != "kind" and value not in (None, []):
+                embed.add_field(name=key, value=f"`{json.dumps(value, ensure_ascii=False)}`"[:1024])
+    embed.set_footer(text=text[:200])
     return embed

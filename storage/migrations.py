@@ -113,4 +113,8 @@ MIGRATIONS: tuple[str, ...] = (
         filled_at REAL NOT NULL
     );
     """,
+    # 2: "close half" without a symbol applies to the author's last signal in the channel.
+    """
+    CREATE INDEX signals_author_channel ON signals (author_id, channel_id, received_at);
+    """,
 )

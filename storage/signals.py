@@ -129,6 +129,15 @@ class SignalRepository:
         rows = await self._db.fetchall("SELECT * FROM signals WHERE outcome = ?", (PENDING,))
         return [_row_to_record(row) for row in rows]
 
+    async def last_executed_symbol(self, source: SignalSource, channel_id: str, author_id: str) -> str | None:
+        """The symbol of this author's most recent executed opening signal in this channel."""
+        row = await self._db.fetchone(
+            "SELECT symbol FROM signals WHERE author_id = ? AND channel_id = ? AND source = ? AND kind = 'open'"
+            " AND outcome = ? ORDER BY received_at DESC LIMIT 1",
+            (author_id, channel_id, source.value, Outcome.EXECUTED.value),
+        )
+        return None if row is None else str(row[0])
+
     async def recent(self, limit: int = 50) -> list[SignalRecord]:
         rows = await self._db.fetchall("SELECT * FROM signals ORDER BY received_at DESC LIMIT ?", (limit,))
         return [_row_to_record(row) for row in rows]

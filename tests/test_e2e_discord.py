@@ -187,3 +187,47 @@ async def test_api_base_url_without_gateway_asks_gateway_bot(
     assert fake_discord.api_base_url == discord.http.Route.BASE
     assert yarl.URL(gateway) == discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     assert yarl.URL(gateway).port == yarl.URL(fake_discord.api_base_url).port
+
+
+async def test_management_without_symbol_applies_to_the_replied_or_last_signal(
+    tmp_path: Path, fake_discord: FakeDiscord, discord_world: DiscordWorld, run_bot: BotRunner
+) -> None:
+    """ "close half" replying to a signal closes half of it; a later bare "close all" closes the author's last one."""
+    settings = e2e_settings(tmp_path, fake_discord, discord_world)
+    channel, alice = discord_world.channel_id, discord_world.alice_id
+    async with running_tradecord(settings, run_bot) as runtime:
+        signal = await fake_discord.post_message(channel, alice, SIGNAL)
+        await fake_discord.wait_for_reaction(channel, signal)
+        half = await fake_discord.post_message(channel, alice, "close half", reply_to=signal)
+        assert await fake_discord.wait_for_reaction(channel, half) == "✅"
+        positions = await runtime.db.fetchall("SELECT symbol, quantity FROM paper_positions")
+        assert [tuple(row) for row in positions] == [("AAPL", "50")]
+        rest = await fake_discord.post_message(channel, alice, "close all")
+        assert await fake_discord.wait_for_reaction(channel, rest) == "✅"
+        assert await runtime.db.fetchall("SELECT symbol FROM paper_positions") == []
+
+
+async def test_signal_parse_command_shows_the_reading_privately(
+    tmp_path: Path, fake_discord: FakeDiscord, discord_world: DiscordWorld, run_bot: BotRunner
+) -> None:
+    """/signal parse answers with an ephemeral embed of the normalized signal, or the reason it is not one."""
+    settings = e2e_settings(tmp_path, fake_discord, discord_world)
+    async with running_tradecord(settings, run_bot) as runtime:
+        handle = await fake_discord.invoke_command(
+            "signal parse",
+            user_id=discord_world.mallory_id,
+            channel_id=discord_world.channel_id,
+            options={"text": SIGNAL},
+        )
+        reply = await handle.wait_for_response(timeout=5)
+        assert reply.ephemeral
+        fields = {field["name"]: field["value"] for field in reply.embeds[0]["fields"]}
+        assert fields["symbol"] == '`"AAPL"`' and fields["take_profits"] == '`["160", "165"]`'
+        chatter = await fake_discord.invoke_command(
+            "signal parse",
+            user_id=discord_world.mallory_id,
+            channel_id=discord_world.channel_id,
+            options={"text": "TP1 hit 🚀"},
+        )
+        assert (await chatter.wait_for_response(timeout=5)).embeds[0]["title"] == "Not a trade: not_a_signal"
+        assert await order_count(runtime.db) == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
@@ -29,7 +30,18 @@ from storage.writer import BatchWriter
 
 log = structlog.get_logger(__name__)
 Clock = Callable[[], datetime]
-OptionsFor = Callable[[str], ParseOptions]
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelPolicy:
+    """How messages of one channel are read."""
+
+    parse_options: ParseOptions = DEFAULT_OPTIONS
+    management_applies_to_last_signal: bool = True
+
+
+DEFAULT_POLICY = ChannelPolicy()
+PolicyFor = Callable[[str], ChannelPolicy]
 
 ManagementSignal = CloseSignal | UpdateSignal | CancelSignal
 
@@ -43,14 +55,21 @@ class SignalIntake:
         metrics: Metrics,
         writer: BatchWriter,
         clock: Clock,
-        options_for: OptionsFor = lambda _channel: DEFAULT_OPTIONS,
+        policy_for: PolicyFor = lambda _channel: DEFAULT_POLICY,
     ) -> None:
         self._executor = executor
         self._signals = signals
         self._metrics = metrics
         self._writer = writer
         self._clock = clock
-        self._options_for = options_for
+        self._policy_for = policy_for
+
+    def preview(self, text: str, channel_id: str) -> Signal | SignalParseError:
+        """What the parser makes of `text` in this channel, without recording or trading anything."""
+        try:
+            return parse_signal(text, now=self._clock(), options=self._policy_for(channel_id).parse_options)
+        except SignalParseError as exc:
+            return exc
 
     def _count(self, source: str, outcome: Outcome) -> None:
         self._metrics.signals.labels(source, outcome.value).inc()
@@ -60,11 +79,10 @@ class SignalIntake:
         source = envelope.source.value
         self._metrics.messages_seen.labels(source).inc()
         self._writer.count(source, "messages_seen")
+        policy = self._policy_for(envelope.channel_id)
         started = time.perf_counter()
         try:
-            signal = parse_signal(
-                envelope.text, now=envelope.received_at, options=self._options_for(envelope.channel_id)
-            )
+            signal = parse_signal(envelope.text, now=envelope.received_at, options=policy.parse_options)
         except NotASignal as exc:
             self._metrics.signal_parse_seconds.observe(time.perf_counter() - started)
             self._count(source, Outcome.NOT_A_SIGNAL)
@@ -83,21 +101,26 @@ class SignalIntake:
                 reason = envelope.unauthorized_reason or "unauthorized"
                 result = await self._executor.record_refusal(envelope, signal, Outcome.UNAUTHORIZED, reason)
             else:
-                result = await self._executor.execute(envelope, await self._resolve_symbol(envelope, signal))
+                signal = await self._resolve_symbol(envelope, signal, policy)
+                result = await self._executor.execute(envelope, signal)
             return await self._finish(envelope, result)
         finally:
             structlog.contextvars.unbind_contextvars("signal_id")
 
-    async def _resolve_symbol(self, envelope: SignalEnvelope, signal: Signal) -> Signal:
-        """A management message without a symbol applies to the signal it replies to."""
+    async def _resolve_symbol(self, envelope: SignalEnvelope, signal: Signal, policy: ChannelPolicy) -> Signal:
+        """A management message without a symbol applies to the signal it replies to, else (when the channel
+        allows it) to the author's last executed signal there."""
         if not isinstance(signal, ManagementSignal) or signal.symbol is not None:
             return signal
-        if envelope.reply_to_message_id is None:
-            return signal
-        parent = await self._signals.get_by_message(envelope.source, envelope.channel_id, envelope.reply_to_message_id)
-        if parent is None or parent.signal is None or parent.signal.symbol is None:
-            return signal
-        return dataclasses.replace(signal, symbol=parent.signal.symbol)
+        symbol = None
+        if envelope.reply_to_message_id is not None:
+            parent = await self._signals.get_by_message(
+                envelope.source, envelope.channel_id, envelope.reply_to_message_id
+            )
+            symbol = None if parent is None or parent.signal is None else parent.signal.symbol
+        elif policy.management_applies_to_last_signal:
+            symbol = await self._signals.last_executed_symbol(envelope.source, envelope.channel_id, envelope.author_id)
+        return signal if symbol is None else dataclasses.replace(signal, symbol=symbol)
 
     async def _finish(self, envelope: SignalEnvelope, result: ExecutionResult) -> ExecutionResult:
         if not result.replayed:

@@ -6,10 +6,11 @@ import asyncio
 import contextlib
 import signal
 
+import discord
 import structlog
 
 from bot.app import open_runtime
-from bot.discord_endpoints import configure_endpoints
+from bot.discord_endpoints import GatewayLookupError, configure_endpoints
 from bot.errors import ConfigError
 from bot.settings import Settings
 
@@ -17,6 +18,20 @@ log = structlog.get_logger(__name__)
 
 
 async def run(settings: Settings) -> int:
+    """Run until stopped; problems a user can fix in the configuration are raised as ConfigError."""
+    try:
+        return await _run(settings)
+    except discord.LoginFailure as exc:
+        raise ConfigError([f"discord.token: Discord refused the token ({exc})"]) from None
+    except discord.PrivilegedIntentsRequired:
+        raise ConfigError(
+            ["discord: enable the Message Content intent for this bot in the Discord developer portal"]
+        ) from None
+    except GatewayLookupError as exc:
+        raise ConfigError([f"discord.api_base_url: {exc}; set discord.gateway_url"]) from None
+
+
+async def _run(settings: Settings) -> int:
     token = settings.discord.token
     if token is None or not token.get_secret_value():
         raise ConfigError(["discord.token: not set (config file, TRADECORD_DISCORD__TOKEN or DISCORD_TOKEN)"])

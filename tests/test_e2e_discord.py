@@ -231,3 +231,19 @@ async def test_signal_parse_command_shows_the_reading_privately(
         )
         assert (await chatter.wait_for_response(timeout=5)).embeds[0]["title"] == "Not a trade: not_a_signal"
         assert await order_count(runtime.db) == 0
+
+
+async def test_a_refused_token_is_a_configuration_error(
+    tmp_path: Path, fake_discord: FakeDiscord, discord_world: DiscordWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token Discord refuses ends `run` with a ConfigError naming discord.token, not a traceback."""
+    from bot.errors import ConfigError
+    from bot.runner import run
+
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    monkeypatch.setattr(
+        discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    )
+    settings = e2e_settings(tmp_path, fake_discord, discord_world, discord={"token": "not-the-token"})
+    with pytest.raises(ConfigError, match=r"discord\.token: Discord refused the token"):
+        await run(settings)

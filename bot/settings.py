@@ -1,23 +1,20 @@
-"""Configuration: a TOML file overridden by `TRADECORD_<SECTION>__<KEY>` environment variables.
+"""The settings models: `Settings`, its sections, their field types and cross-field validators.
 
-Only `load_settings` reads the file and the (injected) environment; `Settings()` alone gives the defaults,
-so nothing reads the process environment behind a test's back. Every problem becomes one line of a
-`ConfigError` naming its dotted key; secret values never appear in those lines.
+Configuration is a TOML file overridden by `TRADECORD_<SECTION>__<KEY>` environment variables. Only
+`load_settings` (in `bot.config_loading`) reads the file and the (injected) environment; `Settings()` alone
+gives the defaults, so nothing reads the process environment behind a test's back. Display helpers live in
+`bot.config_display`. Both modules' public names are re-exported here, so `from bot.settings import ...`
+stays the one import for configuration.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
-import os
 import re
-import tomllib
-from collections.abc import Mapping
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from types import UnionType
-from typing import Annotated, Any, Literal, Self, Union, get_args, get_origin
+from typing import Annotated, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -29,23 +26,66 @@ from pydantic import (
     PlainSerializer,
     PlainValidator,
     SecretStr,
-    ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_core import ErrorDetails, PydanticCustomError
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+# Re-exported at import time, before the models below exist: neither module imports `bot.settings` at module
+# level (the loader imports `Settings` when called, the display helpers only for type checking), so there is
+# no cycle whichever module is imported first, and mypy still sees every re-exported name with its type. A
+# lazy module `__getattr__` would also avoid the cycle but makes mypy accept any name imported from here.
+from bot.config_display import redacted_dict, render_toml, secret_values
+from bot.config_loading import (
+    CONFIG_ENV_VAR,
+    DEFAULT_CONFIG_PATH,
+    ENV_PREFIX,
+    RESERVED_ENV_VARS,
+    load_settings,
+    resolve_config_path,
+)
 from bot.domain import AssetClass
-from bot.errors import ConfigError
+
+__all__ = [
+    "ALPACA_LIVE_HOST",
+    "CONFIG_ENV_VAR",
+    "DEFAULT_CONFIG_PATH",
+    "DISCORD_API_BASE",
+    "ENV_PREFIX",
+    "REDACTED",
+    "RESERVED_ENV_VARS",
+    "AlertSettings",
+    "BrokerKind",
+    "BrokerSettings",
+    "ChannelSettings",
+    "DiscordSettings",
+    "LogLevel",
+    "LoggingSettings",
+    "Network",
+    "OptionalSecret",
+    "PositiveDecimal",
+    "Ratio",
+    "RiskSettings",
+    "Seconds",
+    "ServerSettings",
+    "Settings",
+    "SignalSettings",
+    "Sizing",
+    "Snowflake",
+    "Snowflakes",
+    "StorageSettings",
+    "Symbol",
+    "TimeInForce",
+    "load_settings",
+    "redacted_dict",
+    "render_toml",
+    "resolve_config_path",
+    "secret_values",
+]
 
 DISCORD_API_BASE = "https://discord.com/api/v10"
 ALPACA_LIVE_HOST = "api.alpaca.markets"
-ENV_PREFIX = "TRADECORD_"
-CONFIG_ENV_VAR = "TRADECORD_CONFIG"
-# TRADECORD_* variables that are not settings (anything else with the prefix must name a key).
-RESERVED_ENV_VARS = frozenset({CONFIG_ENV_VAR})
-DEFAULT_CONFIG_PATH = Path("config.toml")
 REDACTED = "**********"
 
 # ---------------------------------------------------------------------------------------------- types
@@ -407,246 +447,3 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Only explicit values: `load_settings` is the one place that reads the file and the environment."""
         return (init_settings,)
-
-
-# -------------------------------------------------------------------------------------------- loading
-
-
-def resolve_config_path(cli_path: Path | None, environ: Mapping[str, str]) -> tuple[Path, bool]:
-    """The config file and whether it was named: `--config`, else `TRADECORD_CONFIG`, else ./config.toml."""
-    if cli_path is not None:
-        return cli_path, True
-    if from_env := environ.get(CONFIG_ENV_VAR, "").strip():
-        return Path(from_env), True
-    return DEFAULT_CONFIG_PATH, False
-
-
-def load_settings(path: Path | None = None, *, environ: Mapping[str, str] | None = None) -> Settings:
-    """Defaults < TOML file < environment; raises ConfigError with one line per problem."""
-    env = os.environ if environ is None else environ
-    config_path, explicit = resolve_config_path(path, env)
-    data = _read_toml(config_path, required=explicit)
-    overrides, problems = _env_overrides(env)
-    try:
-        settings = Settings.model_validate(_merge(data, overrides))
-    except ValidationError as exc:
-        raise ConfigError(problems + [_describe(error) for error in exc.errors(include_url=False)]) from None
-    if problems:
-        raise ConfigError(problems)
-    return settings
-
-
-def _read_toml(path: Path, *, required: bool) -> dict[str, Any]:
-    try:
-        with path.open("rb") as file:
-            return tomllib.load(file, parse_float=Decimal)
-    except FileNotFoundError:
-        if required:
-            raise ConfigError([f"{path}: config file not found"]) from None
-        return {}
-    except tomllib.TOMLDecodeError as exc:  # the message carries "(at line L, column C)"
-        raise ConfigError([f"{path}: invalid TOML: {exc}"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{path}: cannot read config file: {exc}"]) from None
-
-
-def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and key in merged:
-            # A non-table in the file stays, so its own error is reported rather than silently replaced.
-            if isinstance(merged[key], Mapping):
-                merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def _env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
-    """The nested values TRADECORD_* (plus DISCORD_TOKEN and PORT) set, and the problems found."""
-    overrides: dict[str, Any] = {}
-    problems: list[str] = []
-    for name, raw in sorted(environ.items()):
-        if not name.upper().startswith(ENV_PREFIX) or name.upper() in RESERVED_ENV_VARS or not raw.strip():
-            continue
-        try:
-            path, value = _env_setting(name[len(ENV_PREFIX) :].split("__"), raw)
-        except _EnvProblem as problem:
-            problems.append(f"{problem.key or '(empty)'}: {problem.reason} (from {name})")
-            continue
-        for key in reversed(path):
-            value = {key: value}
-        overrides = _merge(overrides, value)
-    for alias, section, key in (("DISCORD_TOKEN", "discord", "token"), ("PORT", "server", "port")):
-        table = overrides.setdefault(section, {})
-        if isinstance(table, dict) and key not in table and environ.get(alias, "").strip():
-            table[key] = environ[alias].strip()
-    return overrides, problems
-
-
-class _EnvProblem(Exception):
-    def __init__(self, key: str, reason: str) -> None:
-        super().__init__(key)
-        self.key, self.reason = key, reason
-
-
-def _unwrap(annotation: Any) -> Any:
-    while True:
-        if get_origin(annotation) is Annotated:
-            annotation = get_args(annotation)[0]
-        elif get_origin(annotation) in (Union, UnionType):
-            annotation = next(arg for arg in get_args(annotation) if arg is not type(None))
-        else:
-            return annotation
-
-
-def _env_setting(segments: list[str], raw: str) -> tuple[list[str], Any]:
-    """Walk the models along `segments` (section, key, dict keys) and parse `raw` for the field found."""
-    path: list[str] = []
-    target: Any = Settings
-    for segment in segments:
-        if isinstance(target, type) and issubclass(target, BaseModel):
-            fields = {info.alias or name: info for name, info in target.model_fields.items()}
-            field = fields.get(segment.lower())
-            if field is None:
-                raise _EnvProblem(
-                    ".".join([*path, segment.lower()]),
-                    "unknown key" if path else "unknown section (settings are TRADECORD_<SECTION>__<KEY>)",
-                )
-            path.append(segment.lower())
-            target = _unwrap(field.annotation)
-        elif get_origin(target) is dict and segment:
-            path.append(segment)
-            target = _unwrap(get_args(target)[1])
-        else:
-            raise _EnvProblem(".".join([*path, segment.lower()]), "unknown key")
-    origin = get_origin(target)
-    text = raw.strip()
-    try:
-        if origin in (tuple, list):
-            if text.startswith("["):
-                return path, json.loads(text, parse_float=Decimal)
-            return path, [item.strip() for item in text.split(",") if item.strip()]
-        if origin is dict or (isinstance(target, type) and issubclass(target, BaseModel)):
-            return path, json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError as exc:
-        raise _EnvProblem(".".join(path), f"invalid JSON: {exc.msg} at column {exc.colno}") from None
-    return path, text
-
-
-# --------------------------------------------------------------------------------------------- errors
-
-_REWRITES = (
-    ("Input should be", "must be"),
-    ("Value error, ", ""),
-    ("a valid tuple", "a list"),
-    ("Extra inputs are not permitted", "unknown key"),
-    ("Field required", "required"),
-)
-_SECRET_KEY = re.compile(r"token|secret|password|key_id|api_key|authorization", re.IGNORECASE)
-_NO_VALUE_TYPES = frozenset({"extra_forbidden", "missing", "cross_field"})
-
-
-def _dotted(loc: tuple[int | str, ...]) -> str:
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif part != "[key]":
-            text += f".{part}" if text else part
-    return text
-
-
-def _describe(error: ErrorDetails) -> str:
-    """`<dotted.key>: <message> (got <value>)`, the value left out for secrets and unknown keys."""
-    key = _dotted(error["loc"])
-    message = error["msg"]
-    for old, new in _REWRITES:
-        message = message.replace(old, new)
-    if "[key]" in error["loc"]:
-        message = f"key {message}"
-    if error["type"] == "cross_field":
-        names = str(error.get("ctx", {}).get("keys", "")).split(",")
-        return f"{', '.join(f'{key}.{name}' if key else name for name in names)}: {message}"
-    value = error.get("input")
-    if error["type"] in _NO_VALUE_TYPES or _SECRET_KEY.search(key) or not _is_scalar(value):
-        return f"{key}: {message}"
-    return f"{key}: {message} (got {_show(value)})"
-
-
-def _is_scalar(value: object) -> bool:
-    return value is None or isinstance(value, str | int | float | Decimal)
-
-
-def _show(value: object) -> str:
-    if isinstance(value, bool) or value is None:
-        return json.dumps(value)
-    text = json.dumps(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= 80 else f"{text[:77]}..."
-
-
-# -------------------------------------------------------------------------------------------- display
-
-
-def redacted_dict(settings: Settings) -> dict[str, Any]:
-    """The effective config as plain data: secrets "**********" if set, null if not; Decimals as strings."""
-    return settings.model_dump(mode="json", by_alias=True)
-
-
-def secret_values(settings: Settings) -> list[str]:
-    """Every secret's clear value that is set, for the log redactor."""
-    values: list[str] = []
-    for section_name in type(settings).model_fields:
-        section = getattr(settings, section_name)
-        for field_name in type(section).model_fields:
-            value = getattr(section, field_name)
-            if isinstance(value, SecretStr) and value.get_secret_value():
-                values.append(value.get_secret_value())
-    return values
-
-
-def render_toml(data: Mapping[str, Any]) -> str:
-    """`data` as TOML that round-trips through tomllib (TOML has no null: None becomes a comment)."""
-    lines: list[str] = []
-    _render_table(lines, (), data)
-    return "\n".join(lines).lstrip("\n") + "\n"
-
-
-def _render_table(lines: list[str], path: tuple[str, ...], table: Mapping[str, Any]) -> None:
-    if path:
-        lines += ["", f"[{'.'.join(_toml_key(part) for part in path)}]"]
-    for key, value in table.items():
-        if value is None:
-            lines.append(f"# {_toml_key(key)} is not set")
-        elif not isinstance(value, Mapping):
-            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
-    for key, value in table.items():
-        if isinstance(value, Mapping):
-            _render_table(lines, (*path, str(key)), value)
-
-
-def _toml_key(key: object) -> str:
-    text = str(key)
-    return text if re.fullmatch(r"[A-Za-z0-9_-]+", text) else _toml_string(text)
-
-
-def _toml_string(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    return '"' + re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\u{ord(m.group()):04x}", escaped) + '"'
-
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return {"inf": "inf", "-inf": "-inf", "nan": "nan"}.get(repr(value), repr(value))
-    if isinstance(value, str | Decimal | Path):
-        return _toml_string(str(value))
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
-    if isinstance(value, Mapping):
-        pairs = (f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items() if v is not None)
-        return "{" + ", ".join(pairs) + "}"
-    raise TypeError(f"cannot render {type(value).__name__} as TOML")

@@ -75,7 +75,12 @@ class SignalListener(commands.Cog):
         in_signal_channel = self.services.authority.is_signal_channel(message.channel.id)
         if in_signal_channel:
             self.services.writer.note_message(str(message.channel.id), message.id)
-        result = await self.services.intake.handle(self._envelope(message, received_at, received_monotonic))
+        try:
+            result = await self.services.intake.handle(self._envelope(message, received_at, received_monotonic))
+        except Exception:
+            # A bug or a storage failure must not pass silently: log it with the message and tell the author.
+            log.exception("signal.crashed", channel_id=message.channel.id, message_id=message.id)
+            result = ExecutionResult(Outcome.FAILED, reason="internal error (logged); check /health before re-posting")
         if in_signal_channel and not result.replayed:
             await self._answer(message, result)
 
@@ -86,10 +91,8 @@ class SignalListener(commands.Cog):
         try:
             await message.add_reaction(emoji)
             if result.outcome in EXPLAINED and result.reason:
-                await message.reply(
-                    f"{emoji} Not executed: {result.reason} (signal `{result.signal_id}`)",
-                    mention_author=False,
-                )
+                trace = f" (signal `{result.signal_id}`)" if result.signal_id else ""
+                await message.reply(f"{emoji} Not executed: {result.reason}{trace}", mention_author=False)
         except discord.HTTPException as exc:
             log.warning("discord.reply_failed", signal_id=result.signal_id, status=exc.status, error=exc.text)
 

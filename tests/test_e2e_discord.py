@@ -247,3 +247,20 @@ async def test_a_refused_token_is_a_configuration_error(
     settings = e2e_settings(tmp_path, fake_discord, discord_world, discord={"token": "not-the-token"})
     with pytest.raises(ConfigError, match=r"discord\.token: Discord refused the token"):
         await run(settings)
+
+
+async def test_a_storage_failure_is_reported_to_the_author_and_the_bot_keeps_running(
+    tmp_path: Path, fake_discord: FakeDiscord, discord_world: DiscordWorld, run_bot: BotRunner
+) -> None:
+    """With the database gone a signal gets ❌ and an explanation; once it is back, signals execute again."""
+    settings = e2e_settings(tmp_path, fake_discord, discord_world)
+    channel, alice = discord_world.channel_id, discord_world.alice_id
+    async with running_tradecord(settings, run_bot) as runtime:
+        await runtime.db.close()
+        broken = await fake_discord.post_message(channel, alice, SIGNAL)
+        assert await fake_discord.wait_for_reaction(channel, broken) == "❌"
+        reply = await fake_discord.wait_for_bot_message(channel, after=broken)
+        assert "internal error" in reply.content
+        await runtime.db.open()
+        fixed = await fake_discord.post_message(channel, alice, "BUY AAPL 10 @ 150.25")
+        assert await fake_discord.wait_for_reaction(channel, fixed) == "✅"

@@ -117,6 +117,13 @@ class OrderRepository:
             ),
         )
 
+    async def asset_class_of(self, symbol: str) -> AssetClass | None:
+        """The asset class our orders gave `symbol` (a position does not carry one)."""
+        row = await self._db.fetchone(
+            "SELECT asset_class FROM orders WHERE symbol = ? ORDER BY created_at DESC LIMIT 1", (symbol,)
+        )
+        return None if row is None else AssetClass(row[0])
+
     async def get(self, client_order_id: str) -> OrderRecord | None:
         row = await self._db.fetchone("SELECT * FROM orders WHERE client_order_id = ?", (client_order_id,))
         return None if row is None else _row_to_record(row)

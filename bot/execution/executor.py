@@ -32,7 +32,7 @@ from bot.execution.broker import Broker
 from bot.execution.ids import signal_id as make_signal_id
 from bot.execution.kill_switch import KillSwitch
 from bot.execution.orders import close_leg, open_legs
-from bot.execution.risk import RiskContext, RiskDecision, RiskLimits, Sizing, evaluate_close, evaluate_open
+from bot.execution.risk import RiskContext, RiskLimits, Sizing, evaluate_close, evaluate_open
 from bot.execution.submitter import OrderSubmitter
 from bot.metrics import Metrics
 from bot.signals.schema import signal_to_dict
@@ -143,7 +143,7 @@ class Executor:
                 decision = evaluate_close(signal, symbol, self._limits, ctx)
                 if not decision.approved or decision.quantity is None or ctx.position is None:
                     return _Plan(Outcome.RISK_REJECTED, decision.reason)
-                asset_class = AssetClass.CRYPTO if "/" in symbol else AssetClass.EQUITY
+                asset_class = await self._orders.asset_class_of(symbol) or AssetClass.EQUITY
                 leg = close_leg(symbol, asset_class, ctx.position.quantity, decision.quantity, tif=tif, origin=envelope)
                 return _Plan(None, None, (leg,))
             case CloseSignal():
@@ -224,6 +224,3 @@ def _outcome_of(acks: list[OrderAck]) -> tuple[Outcome, str | None]:
             return Outcome.FAILED, f"outcome unknown, reconciling: {unknown[0].reason}"
         return Outcome.EXECUTED, None
     return Outcome.FAILED, failed[0].reason or failed[0].status.value
-
-
-__all__ = ["ExecutionSettings", "Executor", "RiskDecision", "fingerprint"]

@@ -182,6 +182,8 @@ async def open_runtime(
             clock=clock,
             settings=ExecutionSettings(settings.broker.time_in_force, settings.signals.duplicate_window_seconds),
         )
+        # Orders a crash left in flight are settled before any new signal can be taken.
+        await executor.recover()
         intake = SignalIntake(
             executor=executor,
             signals=signals,

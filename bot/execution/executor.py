@@ -33,7 +33,7 @@ from bot.execution.ids import signal_id as make_signal_id
 from bot.execution.kill_switch import KillSwitch
 from bot.execution.orders import close_leg, open_legs
 from bot.execution.risk import RiskContext, RiskLimits, Sizing, evaluate_close, evaluate_open
-from bot.execution.submitter import OrderSubmitter
+from bot.execution.submitter import Lookup, OrderSubmitter
 from bot.metrics import Metrics
 from bot.signals.schema import signal_to_dict
 from storage.database import Database
@@ -185,6 +185,37 @@ class Executor:
             self._metrics.signal_to_order_seconds.observe(latency)
         await self._signals.finish(record.id, outcome, reason, latency, self._clock())
         return ExecutionResult(outcome, record.id, reason, record.signal, tuple(acks))
+
+    async def recover(self) -> int:
+        """Settle what a crash left in flight, before new signals are taken; returns the orders settled.
+
+        Each unresolved order is looked up at the venue by client id: found, its answer is recorded;
+        confirmed absent, it is sent (with the same id, so the venue would refuse a copy); unanswered, it
+        stays `unknown` for the next start. Then each pending signal takes the outcome of its orders.
+        """
+        settled = 0
+        for order in await self._orders.unresolved():
+            found = await self._submitter.look_up(order.client_order_id)
+            if found is Lookup.UNANSWERED:
+                continue
+            if found is Lookup.ABSENT:
+                submission = await self._submitter.submit(order.request)
+                ack, attempts = submission.ack, order.attempts + submission.attempts
+            else:
+                ack, attempts = found, order.attempts
+            await self._orders.record_ack(ack, self._clock(), attempts=attempts)
+            self._metrics.orders.labels(self._broker.name, ack.status.value).inc()
+            log.info("order.reconciled", client_order_id=ack.client_order_id, status=ack.status.value)
+            settled += 1
+        for record in await self._signals.pending():
+            orders = await self._orders.for_signal(record.id)
+            statuses = [OrderAck(o.client_order_id, o.status, reason=o.reason) for o in orders]
+            if any(o.status in (OrderStatus.PENDING_SUBMIT, OrderStatus.UNKNOWN) for o in orders):
+                continue
+            outcome, reason = _outcome_of(statuses)
+            await self._signals.finish(record.id, outcome, reason, None, self._clock())
+            log.info("signal.reconciled", signal_id=record.id, outcome=outcome.value)
+        return settled
 
     def _record(
         self, envelope: SignalEnvelope, signal: Signal | None, outcome: Outcome | None, reason: str | None

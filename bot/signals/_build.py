@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from bot.domain import (
     BREAKEVEN,
@@ -22,18 +22,16 @@ from bot.domain import (
 )
 from bot.errors import InvalidSignal, NotASignal
 from bot.signals._checks import Reference, check_open, check_positive
-from bot.signals._facts import Facts
+from bot.signals._facts import BARE_MANAGEMENT, COMMENTARY, NO_ACTION, NO_SYMBOL, NO_UPDATE, Facts
 from bot.signals._lexicon import Role
-from bot.signals._numbers import show
+from bot.signals._numbers import describe, show
 from bot.signals._options import OptionSpec
-from bot.signals._reader import describe
 from bot.signals._symbols import resolve
 
 _ONE = Decimal(1)
 
 
-@dataclass(frozen=True, slots=True)
-class Context:
+class Context(NamedTuple):
     """What the builder needs besides the facts: the channel's options and the message's option contract."""
 
     default_asset_class: AssetClass | None
@@ -45,13 +43,13 @@ class Context:
 def build(facts: Facts, context: Context) -> Signal:
     """The signal the facts describe; NotASignal or InvalidSignal (naming the problem) otherwise."""
     if facts.commentary is not None:
-        raise NotASignal(f"commentary ('{facts.commentary}'), not an instruction")
+        raise NotASignal(COMMENTARY.format(facts.commentary))
     option = context.option
     if option is not None and facts.leading_btc and len(facts.refs) > 1:
         facts.refs.pop(0)  # "BTC SPY 450P 12/20": BTC is buy-to-close, not the coin
         facts.close = True
     if not _signal_like(facts):
-        raise NotASignal("no trade action in the message")
+        raise NotASignal(NO_ACTION)
     if facts.problems:
         raise InvalidSignal(facts.problems[0])
     if option is not None and option.problem is not None:
@@ -131,7 +129,7 @@ def _management_symbol(facts: Facts, context: Context) -> str | None:
     if symbol is None and facts.unknown_words:
         # "Close half" applies to the replied-to signal; "Exit strategy" is talk. Without a symbol only the
         # bare instruction counts.
-        raise NotASignal("a management message without a symbol must be only the instruction")
+        raise NotASignal(BARE_MANAGEMENT)
     return None if symbol is None else symbol[0]
 
 
@@ -169,7 +167,7 @@ def _update(facts: Facts, context: Context) -> UpdateSignal:
     for target in facts.targets:
         check_positive(target, "take profit")
     if stop is None and not facts.targets:
-        raise NotASignal("an update that gives no new stop or targets")
+        raise NotASignal(NO_UPDATE)
     return UpdateSignal(_management_symbol(facts, context), stop, tuple(facts.targets))
 
 
@@ -179,7 +177,7 @@ def _open(facts: Facts, context: Context) -> OpenSignal:
     if symbol is None:
         if facts.entry or facts.stops or facts.targets:
             raise InvalidSignal("the signal names no symbol (write tickers in capitals or with a $)")
-        raise NotASignal("no symbol in the message")
+        raise NotASignal(NO_SYMBOL)
     name, asset_class = symbol
     side = _stated_side(facts, context)
     prices = _entry_prices(facts)

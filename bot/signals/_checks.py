@@ -15,6 +15,7 @@ from bot.signals._numbers import show
 # A target or stop more than this many times away from the entry is a misread number ("160,165,170" read
 # as one), not a plan.
 _PLAUSIBLE_RATIO = Decimal(100)
+_ZERO = Decimal(0)  # Decimals compare faster with a Decimal than with an int
 
 Reference = tuple[Decimal, Decimal]  # (low, high) of the entry the stop and targets are checked against
 
@@ -34,7 +35,7 @@ def describe_reference(reference: Reference) -> str:
 
 
 def check_positive(value: Decimal | None, name: str) -> None:
-    if value is not None and value <= 0:
+    if value is not None and value <= _ZERO:
         raise InvalidSignal(f"{name} {show(value)} must be positive")
 
 

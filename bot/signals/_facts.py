@@ -23,6 +23,12 @@ class Slot(Enum):
 
 
 SLOT_OF = {Role.ENTRY: Slot.ENTRY, Role.SL: Slot.SL, Role.TP: Slot.TP, Role.LEV: Slot.LEV, Role.QTY: Slot.QTY}
+# Reasons shared by the builder and by `settle`, which reaches the same verdicts without reading.
+NO_ACTION = "no trade action in the message"
+NO_UPDATE = "an update that gives no new stop or targets"
+COMMENTARY = "commentary ('{}'), not an instruction"
+NO_SYMBOL = "no symbol in the message"
+BARE_MANAGEMENT = "a management message without a symbol must be only the instruction"
 
 
 @dataclass(slots=True)

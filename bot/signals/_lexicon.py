@@ -46,6 +46,10 @@ class Role(Enum):
     RESULT = "result"
     FILLER = "filler"
 
+    # Members are singletons compared by identity; hashing by identity (in C) instead of Enum's hash of the name
+    # (in Python) keeps the role-keyed lookups of the reader cheap.
+    __hash__ = object.__hash__
+
 
 def _roles(role: Role, words: str) -> dict[str, Role]:
     return dict.fromkeys(words.split(), role)

@@ -22,8 +22,15 @@ class NumberError(ValueError):
 
 def read_number(raw: str) -> Decimal:
     """The exact value of a number token (`60,000`, `0.000123`, `30K`); NumberError if it is ambiguous."""
-    if raw.isdigit() and raw.isascii() and (raw[0] != "0" or len(raw) == 1) and len(raw) <= _MAX_DIGITS:
-        return Decimal(raw)  # the common case, without the pattern checks below
+    if (
+        raw.isascii()
+        and raw[-1:] != "."
+        and raw.replace(".", "", 1).isdigit()
+        and len(raw) <= _MAX_DIGITS
+        and (raw[0] != "0" or len(raw) == 1 or raw[1] == ".")
+    ):
+        # The common case (`145`, `0.4520`, `.5`: digits and at most one inner dot), without the checks below.
+        return Decimal(raw)
     body = raw
     thousands = body[-1] in "kK"
     if thousands:
@@ -56,3 +63,8 @@ def read_percent(raw: str) -> Decimal:
 def show(value: Decimal) -> str:
     """A Decimal the way a message or an error should print it: plain digits, never an exponent."""
     return format(value, "f")
+
+
+def describe(values: list[Decimal]) -> str:
+    """Decimals as a message lists them: "145, 150"."""
+    return ", ".join(show(value) for value in values)

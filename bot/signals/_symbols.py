@@ -30,6 +30,12 @@ _FOREX_SIDE = ISO_CURRENCIES | METALS
 _QUOTES_BY_LENGTH = sorted(STRONG_QUOTES | WEAK_QUOTES, key=len, reverse=True)
 _QUOTE_ENDINGS = frozenset(quote[-3:] for quote in _QUOTES_BY_LENGTH)
 _MIN_GLUED = 5  # two letters of base and a three-letter quote
+# Without a prefix and in lower or mixed case, a word names an instrument only if it is one of these names or
+# ends like a glued pair ("btcusdt") or a forex pair ("eurusd").
+_NAMED = FOREX_NAMES.keys() | CFD_SYMBOLS | BARE_CRYPTO
+_SYMBOL_ENDINGS = _QUOTE_ENDINGS | ISO_CURRENCIES
+_PLAIN_CAPS: frozenset[str] = frozenset()  # filled once `symbol_ref` exists, below
+_new = tuple.__new__
 
 
 class SymbolRef(NamedTuple):
@@ -56,6 +62,11 @@ def symbol_ref(word: str) -> SymbolRef | None:
     if "/" in body or "-" in body or "_" in body:
         return _pair_ref(upper, prefix)
     upper = upper.removesuffix(".P")
+    if not prefix:
+        if body in _PLAIN_CAPS:
+            return None  # "THE", "LIVE": an English word in capitals
+        if not body.isupper() and upper[-3:] not in _SYMBOL_ENDINGS and upper not in _NAMED:
+            return None  # the usual word ("remember", "Musk"), decided without the checks below
     if len(upper) == 6 and upper[:3] in _FOREX_SIDE and upper[3:] in ISO_CURRENCIES:
         return SymbolRef(upper[:3], upper[3:], prefix, forex=f"{upper[:3]}/{upper[3:]}")
     if upper in FOREX_NAMES:
@@ -73,7 +84,7 @@ def symbol_ref(word: str) -> SymbolRef | None:
         named = (_BASE_RE.fullmatch(upper) or _EQUITY_RE.fullmatch(upper)) and upper[0].isalpha()
         return SymbolRef(upper, None, prefix) if named else None
     if body.isupper() and upper not in ENGLISH_CAPS and len(upper) >= 2 and _EQUITY_RE.fullmatch(upper):
-        return SymbolRef(upper, strong=False)
+        return _new(SymbolRef, (upper, None, "", False, None))  # a bare capitalised word: a weak reference
     return None
 
 
@@ -102,6 +113,11 @@ def _glued_pair(upper: str) -> tuple[str, str] | None:
                 return base, quote
             return None
     return None
+
+
+# The capitalised English words that name no instrument written bare, found by the function itself so that
+# its shortcut cannot change an answer ("GOLD" and "HYPE" stay symbols).
+_PLAIN_CAPS = frozenset(word for word in ENGLISH_CAPS if symbol_ref(word) is None)
 
 
 def resolve(

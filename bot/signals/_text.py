@@ -27,42 +27,46 @@ MAX_MESSAGE_CHARS = 4000
 
 _ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d\u2e3a\u2e3b\u2043"
-_TRANSLATION = str.maketrans(
-    {
-        **dict.fromkeys(_ZERO_WIDTH, ""),
-        **dict.fromkeys(_DASHES, "-"),
-        "\u2044": "/",  # fraction slash: NFKC turns "½" into "1⁄2"
-        "\u2215": "/",
-        "\u00d7": "x",  # "10×" leverage
-        "\u0445": "x",  # Cyrillic "х": Cornix templates write "20х"
-        "\u0425": "X",
-        "\u2028": "\n",
-        "\u2029": "\n",
-        "\r": "\n",
-        "\t": " ",
-        "\U0001f3af": " tp ",  # 🎯 marks a target
-        "\U0001f6d1": " sl ",  # 🛑 marks a stop
-        "\u26d4": " sl ",  # ⛔
-        "\u2022": " ",  # bullets and arrows are layout
-        "\u2192": " ",
-        "\u27a1": " ",
-        "\u2018": "'",
-        "\u2019": "'",
-    }
-)
-
-# Only the characters above need the (slow, per-character) translation; most emoji-laden messages have none.
-_TRANSLATED_RE = re.compile("[" + re.escape("".join(chr(c) for c in _TRANSLATION)) + "]")
+_FOLDS: dict[str, str] = {
+    **dict.fromkeys(_ZERO_WIDTH, ""),
+    **dict.fromkeys(_DASHES, "-"),
+    "\u2044": "/",  # fraction slash: NFKC turns "½" into "1⁄2"
+    "\u2215": "/",
+    "\u00d7": "x",  # "10×" leverage
+    "\u0445": "x",  # Cyrillic "х": Cornix templates write "20х"
+    "\u0425": "X",
+    "\u2028": "\n",
+    "\u2029": "\n",
+    "\r": "\n",
+    "\t": " ",
+    "\U0001f3af": " tp ",  # 🎯 marks a target
+    "\U0001f6d1": " sl ",  # 🛑 marks a stop
+    "\u26d4": " sl ",  # ⛔
+    "\u2022": " ",  # bullets and arrows are layout
+    "\u2192": " ",
+    "\u27a1": " ",
+    "\u2018": "'",
+    "\u2019": "'",
+}
+# Messages hold few of the characters above, so they are replaced where a search finds them: `str.translate`
+# looks every character of a non-ASCII string up in its table, several times slower on an emoji-laden post.
+_FOLD_RE = re.compile("[" + re.escape("".join(_FOLDS)) + "]")
 _URL_RE = re.compile(r"(?:https?://|www\.|discord\.gg/)\S*", re.IGNORECASE)
 _DISCORD_TOKEN_RE = re.compile(r"<a?:\w+:[0-9]+>|<[@#][!&]?[0-9]+>|<t:[0-9]+(?::[a-zA-Z])?>")
-_MARKDOWN_RE = re.compile(r"[*`~]+|\|\|")
+# `[*`~]+|\|\|`, written to start with a character class so that the search skips ahead between marks.
+_MARKDOWN_RE = re.compile(r"[*`~|](?:(?<=[*`~])[*`~]*+|(?<=\|)\|)")
 _UNDERSCORE_RE = re.compile(r"_+")  # italics and underline; kept only inside a word ("BTC_USDT")
 _LINE_PREFIX_RE = re.compile(r"^[ ]*(?:>+|-#|#{1,3}(?= )|[-+](?= ))[ ]*", re.MULTILINE)
-_SCREEN_WORD_RE = re.compile(r"[$#]?[a-z]+(?:'[a-z]+)?")
-_PROFIT_RESULT_RE = re.compile(r"(?<!take )(?<!take-)(?<!take)profits?[ ]*[:=]?[ ]*\+?[ ]*[0-9]")
+_PREFIXED_LINE_RE = re.compile(r"\n[ ]*[>#+-]")  # a later line that may start with a prefix: cheap to find
+# `[$#]?[a-z]+(?:'[a-z]+)?`, written to start with a character class so that the search skips from one
+# candidate character to the next instead of trying the pattern at every position.
+_SCREEN_WORD_RE = re.compile(r"[$#a-z](?:(?<=[$#])[a-z]+|(?<=[a-z])[a-z]*)(?:'[a-z]+)?")
+# The lookbehinds follow the literal "profit" so that the search can jump from one "profit" to the next.
+_PROFIT_RESULT_RE = re.compile(r"profit(?<!take profit)(?<!take-profit)(?<!takeprofit)s?[ ]*[:=]?[ ]*\+?[ ]*[0-9]")
 _SIGNED_PIPS_RE = re.compile(r"\+[ ]*[0-9][0-9.,]*[ ]*(?:pips|points|pts)")
 _NOT_ADVICE_RE = re.compile(r"not (?:a )?financial advi[cs]e", re.IGNORECASE)
 _OPTION_WORDS = frozenset({"c", "p", "call", "calls", "put", "puts"})
+_PREFIX_MARKS = frozenset(">#+-")
 _SHORT_MESSAGE_WORDS = 4  # a bare "BE" is an instruction only in a message this short
 
 
@@ -70,8 +74,11 @@ def fold_unicode(text: str) -> str:
     """Fold look-alike characters to ASCII where it matters: fullwidth digits, NBSP, dashes, zero-width."""
     if text.isascii():
         return text.replace("\r", "\n").replace("\t", " ") if ("\r" in text or "\t" in text) else text
-    folded = unicodedata.normalize("NFKC", text)
-    return folded.translate(_TRANSLATION) if _TRANSLATED_RE.search(folded) else folded
+    return _FOLD_RE.sub(_fold, unicodedata.normalize("NFKC", text))
+
+
+def _fold(match: re.Match[str]) -> str:
+    return _FOLDS[match.group()]
 
 
 def strip_links(text: str) -> str:
@@ -89,7 +96,7 @@ def strip_markdown(text: str) -> str:
         text = _MARKDOWN_RE.sub("", text)
     if "_" in text:
         text = _UNDERSCORE_RE.sub(_underscore, text)
-    if ">" in text or "#" in text or "- " in text or "+ " in text:
+    if text.lstrip(" ")[:1] in _PREFIX_MARKS or ("\n" in text and _PREFIXED_LINE_RE.search(text)):
         text = _LINE_PREFIX_RE.sub("", text)
     return text
 
@@ -130,9 +137,9 @@ def screen(lower: str, aliases: Mapping[str, str]) -> Screened:
     commentary = present & COMMENTARY_WORDS
     if commentary:
         raise NotASignal(f"commentary or a hypothesis ('{min(commentary)}'), not an instruction")
-    for pair in pairwise(words):
-        if pair in COMMENTARY_PAIRS:  # "short squeeze", "buy back", "long term": news and opinion
-            raise NotASignal(f"commentary ('{' '.join(pair)}'), not an instruction")
+    if not COMMENTARY_PAIRS.isdisjoint(pairwise(words)):  # "short squeeze", "buy back", "long term"
+        pair = next(pair for pair in pairwise(words) if pair in COMMENTARY_PAIRS)
+        raise NotASignal(f"commentary ('{' '.join(pair)}'), not an instruction")
     result = _result_marker(lower, present)
     if result is not None and present.isdisjoint(MANAGEMENT_WORDS):
         raise NotASignal(f"a results post ('{result}'), not an instruction")

@@ -19,6 +19,7 @@ from bot.errors import NotASignal, SignalParseError
 from bot.signals._build import Context, build
 from bot.signals._options import extract_option
 from bot.signals._reader import read
+from bot.signals._settle import settle
 from bot.signals._text import MAX_MESSAGE_CHARS, fold_unicode, screen, strip_disclaimer, strip_links, strip_markdown
 from bot.signals._tokens import tokenize
 
@@ -67,7 +68,11 @@ def _parse(text: str, now: datetime, options: ParseOptions) -> Signal:
     option = None
     if screened.option_hint:
         option, text = extract_option(text, now)
-    facts = read(tokenize(text, aliases))
+    tokens = tokenize(text, aliases)
+    reason = settle(tokens, option, screened.result)
+    if reason is not None:
+        raise NotASignal(reason)
+    facts = read(tokens)
     context = Context(options.default_asset_class, options.quote_currency, option, screened.result)
     return build(facts, context)
 

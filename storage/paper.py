@@ -66,8 +66,8 @@ class PaperBooks:
         return None if row is None else Position(row[0], Decimal(row[1]), Decimal(row[2]))
 
     async def order(self, client_order_id: str) -> OrderAck | None:
-        async with self.db.transaction() as conn:
-            return await self.order_in(conn, client_order_id)
+        row = await self.db.fetchone("SELECT * FROM paper_orders WHERE client_order_id = ?", (client_order_id,))
+        return None if row is None else _ack_from_row(row)
 
     @staticmethod
     async def order_in(conn: aiosqlite.Connection, client_order_id: str) -> OrderAck | None:

@@ -90,12 +90,12 @@ class SignalRepository:
         return None if row is None else _row_to_record(row)
 
     async def get_by_message(self, source: SignalSource, channel_id: str, message_id: str) -> SignalRecord | None:
-        async with self._db.transaction() as conn:
-            cursor = await conn.execute(
-                "SELECT * FROM signals WHERE source = ? AND channel_id = ? AND message_id = ?",
-                (source.value, channel_id, message_id),
-            )
-            row = await cursor.fetchone()
+        # The reader sees every committed row (WAL), which is all a caller can act on; the UNIQUE key, not
+        # this look-up, is what stops a second insert.
+        row = await self._db.fetchone(
+            "SELECT * FROM signals WHERE source = ? AND channel_id = ? AND message_id = ?",
+            (source.value, channel_id, message_id),
+        )
         return None if row is None else _row_to_record(row)
 
     @staticmethod

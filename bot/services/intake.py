@@ -66,10 +66,7 @@ class SignalIntake:
 
     def preview(self, text: str, channel_id: str) -> Signal | SignalParseError:
         """What the parser makes of `text` in this channel, without recording or trading anything."""
-        try:
-            return parse_signal(text, now=self._clock(), options=self._policy_for(channel_id).parse_options)
-        except SignalParseError as exc:
-            return exc
+        return _parse(text, self._clock(), self._policy_for(channel_id))
 
     def _count(self, source: str, outcome: Outcome) -> None:
         self._metrics.signals.labels(source, outcome.value).inc()
@@ -81,18 +78,16 @@ class SignalIntake:
         self._writer.count(source, "messages_seen")
         policy = self._policy_for(envelope.channel_id)
         started = time.perf_counter()
-        try:
-            signal = parse_signal(envelope.text, now=envelope.received_at, options=policy.parse_options)
-        except NotASignal as exc:
-            self._metrics.signal_parse_seconds.observe(time.perf_counter() - started)
-            self._count(source, Outcome.NOT_A_SIGNAL)
-            return ExecutionResult(Outcome.NOT_A_SIGNAL, reason=exc.message)
-        except SignalParseError as exc:
-            self._metrics.signal_parse_seconds.observe(time.perf_counter() - started)
-            outcome = Outcome.INVALID if envelope.authorized else Outcome.UNAUTHORIZED
-            reason = exc.message if envelope.authorized else envelope.unauthorized_reason or "unauthorized"
-            return await self._finish(envelope, await self._executor.record_refusal(envelope, None, outcome, reason))
+        parsed = _parse(envelope.text, envelope.received_at, policy)
         self._metrics.signal_parse_seconds.observe(time.perf_counter() - started)
+        if isinstance(parsed, NotASignal):
+            self._count(source, Outcome.NOT_A_SIGNAL)
+            return ExecutionResult(Outcome.NOT_A_SIGNAL, reason=parsed.message)
+        if isinstance(parsed, SignalParseError):
+            outcome = Outcome.INVALID if envelope.authorized else Outcome.UNAUTHORIZED
+            reason = parsed.message if envelope.authorized else envelope.unauthorized_reason or "unauthorized"
+            return await self._finish(envelope, await self._executor.record_refusal(envelope, None, outcome, reason))
+        signal = parsed
         structlog.contextvars.bind_contextvars(
             signal_id=make_signal_id(envelope.source, envelope.channel_id, envelope.message_id)
         )
@@ -139,3 +134,11 @@ class SignalIntake:
             latency_ms=round(latency_ms, 3),
         )
         return result
+
+
+def _parse(text: str, now: datetime, policy: ChannelPolicy) -> Signal | SignalParseError:
+    """The parser's answer as a value, so callers branch on it instead of repeating the try."""
+    try:
+        return parse_signal(text, now=now, options=policy.parse_options)
+    except SignalParseError as exc:
+        return exc

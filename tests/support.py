@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from bot.domain import SignalEnvelope, SignalSource
-from bot.execution.broker import StaticQuotes
+from bot.execution.broker import Broker, StaticQuotes
 from bot.execution.executor import ExecutionSettings, Executor
 from bot.execution.kill_switch import KillSwitch
 from bot.execution.paper import PaperBroker
@@ -37,13 +37,19 @@ class Pipeline:
 
 
 async def build_pipeline(
-    db: Database, *, limits: RiskLimits | None = None, quotes: dict[str, Decimal] | None = None
+    db: Database,
+    *,
+    limits: RiskLimits | None = None,
+    quotes: dict[str, Decimal] | None = None,
+    venue: Callable[[PaperBroker], Broker] | None = None,
 ) -> Pipeline:
+    """`venue` puts a faulty network path between the executor and the paper venue."""
     metrics = Metrics()
     static = StaticQuotes(quotes if quotes is not None else {"AAPL": Decimal("150"), "TSLA": Decimal("250")})
     limiter = RateLimiter("broker", TokenBucket(1000.0, 1000, time.monotonic))
     broker = PaperBroker(PaperBooks(db), static, limiter, now=lambda: datetime.now(UTC))
     await broker.open()
+    reached: Broker = broker if venue is None else venue(broker)
     kill_switch = KillSwitch(StateRepository(db))
     await kill_switch.load(False)
 
@@ -54,8 +60,8 @@ async def build_pipeline(
         db=db,
         signals=SignalRepository(db),
         orders=OrderRepository(db),
-        broker=broker,
-        submitter=OrderSubmitter(broker, metrics, RetryPolicy(), sleep=no_sleep),
+        broker=reached,
+        submitter=OrderSubmitter(reached, metrics, RetryPolicy(), sleep=no_sleep),
         limits=limits or RiskLimits(allow_short=False),
         sizing=Sizing(),
         kill_switch=kill_switch,

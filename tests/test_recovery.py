@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from bot.domain import AssetClass, OpenSignal, OrderStatus, Outcome, Side
+from bot.domain import Account, AssetClass, OpenSignal, OrderAck, OrderRequest, OrderStatus, Outcome, Position, Side
+from bot.errors import AmbiguousOrderOutcome, TemporaryBrokerError
 from bot.execution.executor import fingerprint
 from bot.execution.ids import signal_id
 from bot.execution.orders import open_legs
+from bot.execution.paper import PaperBroker
 from storage.database import Database
 from storage.signals import SignalRecord
 from tests.support import EnvelopeFactory, build_pipeline
@@ -68,3 +70,46 @@ async def test_recovery_with_nothing_in_flight_does_nothing(db: Database) -> Non
     """A clean start settles nothing and sends nothing."""
     assert await (await build_pipeline(db)).executor.recover() == 0
     assert await paper_orders(db) == 0
+
+
+class LostAnswerVenue:
+    """The paper venue behind a flaky link: it takes the first order but the answer is lost, and look-ups
+    fail until the process restarts."""
+
+    def __init__(self, venue: PaperBroker) -> None:
+        self.venue = venue
+        self.name = venue.name
+
+    async def submit_order(self, request: OrderRequest) -> OrderAck:
+        await self.venue.submit_order(request)
+        raise AmbiguousOrderOutcome("connection dropped after the order was sent")
+
+    async def get_order(self, client_order_id: str) -> OrderAck | None:
+        raise TemporaryBrokerError("venue unreachable", kind="network")
+
+    async def positions(self) -> list[Position]:
+        return await self.venue.positions()
+
+    async def account(self) -> Account:
+        return await self.venue.account()
+
+    async def last_price(self, symbol: str) -> Decimal | None:
+        return await self.venue.last_price(symbol)
+
+
+async def test_unknown_outcome_stays_pending_until_recovery_finds_the_order(
+    db: Database, make_envelope: EnvelopeFactory
+) -> None:
+    """An order whose answer was lost is neither re-sent nor written off: recovery finds it and executes the signal."""
+    flaky = await build_pipeline(db, venue=LostAnswerVenue)
+    result = await flaky.executor.execute(make_envelope("BUY AAPL 10"), SIGNAL)
+    assert result.outcome is Outcome.FAILED and result.reason is not None and "outcome unknown" in result.reason
+    (order,) = await flaky.orders.for_signal(result.signal_id or "")
+    assert order.status is OrderStatus.UNKNOWN
+    pending = await flaky.signals.get(result.signal_id or "")
+    assert pending is not None and pending.outcome is None
+    restarted = await build_pipeline(db)
+    assert await restarted.executor.recover() == 1
+    settled = await restarted.signals.get(result.signal_id or "")
+    assert settled is not None and settled.outcome is Outcome.EXECUTED
+    assert await paper_orders(db) == 1

@@ -104,9 +104,8 @@ class Executor:
 
     async def execute(self, envelope: SignalEnvelope, signal: Signal) -> ExecutionResult:
         """Take an authorized, parsed signal to the broker (or to a recorded rejection)."""
-        existing = await self._signals.get_by_message(envelope.source, envelope.channel_id, envelope.message_id)
-        if existing is not None:
-            return self._result_of(existing, replayed=True)
+        if (seen := await self._recorded(envelope)) is not None:
+            return seen  # skip the risk look-ups; the UNIQUE key below is what actually guards
         plan = await self._plan(envelope, signal)
         record = self._record(envelope, signal, plan.outcome, plan.reason)
         async with self._db.transaction() as conn:
@@ -183,7 +182,9 @@ class Executor:
         outcome, reason = _outcome_of(acks)
         if outcome is Outcome.EXECUTED:
             self._metrics.signal_to_order_seconds.observe(latency)
-        await self._signals.finish(record.id, outcome, reason, latency, self._clock())
+        if not any(ack.status is OrderStatus.UNKNOWN for ack in acks):
+            # A leg whose outcome is unknown keeps the signal pending: start-up recovery settles both.
+            await self._signals.finish(record.id, outcome, reason, latency, self._clock())
         return ExecutionResult(outcome, record.id, reason, record.signal, tuple(acks))
 
     async def recover(self) -> int:
@@ -234,16 +235,19 @@ class Executor:
             reason=reason,
         )
 
-    async def _replayed(self, envelope: SignalEnvelope) -> ExecutionResult:
-        existing = await self._signals.get_by_message(envelope.source, envelope.channel_id, envelope.message_id)
-        if existing is None:  # pragma: no cover - the row that conflicted cannot vanish
-            raise RuntimeError("signal row conflicted but cannot be read back")
-        return self._result_of(existing, replayed=True)
-
-    @staticmethod
-    def _result_of(record: SignalRecord, *, replayed: bool) -> ExecutionResult:
+    async def _recorded(self, envelope: SignalEnvelope) -> ExecutionResult | None:
+        """The result already recorded for this message, as a replay; None when it is new."""
+        record = await self._signals.get_by_message(envelope.source, envelope.channel_id, envelope.message_id)
+        if record is None:
+            return None
         outcome = record.outcome if record.outcome is not None else Outcome.EXECUTED
-        return ExecutionResult(outcome, record.id, record.reason, record.signal, replayed=replayed)
+        return ExecutionResult(outcome, record.id, record.reason, record.signal, replayed=True)
+
+    async def _replayed(self, envelope: SignalEnvelope) -> ExecutionResult:
+        seen = await self._recorded(envelope)
+        if seen is None:  # pragma: no cover - the row that conflicted cannot vanish
+            raise RuntimeError("signal row conflicted but cannot be read back")
+        return seen
 
 
 def _outcome_of(acks: list[OrderAck]) -> tuple[Outcome, str | None]:

@@ -7,17 +7,13 @@ message costs a dict update and the database sees one upsert per (minute, source
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections import defaultdict
 from collections.abc import Callable
 
-import structlog
-
+from bot.periodic import Periodic
 from storage.database import Database, Params
 from storage.state import last_message_key
-
-log = structlog.get_logger(__name__)
 
 FlushObserver = Callable[[float, int], None]
 
@@ -25,12 +21,12 @@ FlushObserver = Callable[[float, int], None]
 class BatchWriter:
     def __init__(self, db: Database, *, flush_interval: float = 1.0, on_flush: FlushObserver | None = None) -> None:
         self._db = db
-        self._flush_interval = flush_interval
         self._on_flush = on_flush
         self._counts: defaultdict[tuple[int, str, str], int] = defaultdict(int)
         self._last_messages: dict[str, int] = {}
         self._statements: list[tuple[str, Params]] = []
-        self._task: asyncio.Task[None] | None = None
+        # A failed flush is logged by Periodic; its batch stays queued and is retried on the next tick.
+        self._periodic = Periodic("batch-writer", flush_interval, self.flush)
         self._flush_lock = asyncio.Lock()
 
     @property
@@ -99,21 +95,8 @@ class BatchWriter:
         self._statements[:0] = statements
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="batch-writer")
+        await self._periodic.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._periodic.stop()
         await self.flush()
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._flush_interval)
-            try:
-                await self.flush()
-            except Exception:
-                # Keep the loop alive: the batch is kept and retried on the next tick.
-                log.exception("db.flush_failed", pending=self.depth)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import pytest
@@ -63,5 +64,17 @@ async def test_stop_flushes_what_is_pending(db: Database) -> None:
     writer = BatchWriter(db, flush_interval=3600)
     await writer.start()
     writer.count("webhook", "messages_seen")
+    await writer.stop()
+    assert await activity(db) == {"messages_seen": 1}
+
+
+async def test_the_timer_flushes_without_being_asked(db: Database) -> None:
+    """Counts reach the database on the writer's own timer, not only at shutdown."""
+    writer = BatchWriter(db, flush_interval=0.01)
+    await writer.start()
+    writer.count("discord", "messages_seen")
+    async with asyncio.timeout(5):
+        while not await activity(db):  # noqa: ASYNC110 - polling the database the timer writes to
+            await asyncio.sleep(0.01)
     await writer.stop()
     assert await activity(db) == {"messages_seen": 1}

@@ -101,6 +101,23 @@ class PaperBooks:
         )
 
     @staticmethod
+    async def set_status(conn: aiosqlite.Connection, client_order_id: str, status: OrderStatus) -> None:
+        await conn.execute(
+            "UPDATE paper_orders SET status = ? WHERE client_order_id = ?", (status.value, client_order_id)
+        )
+
+    @staticmethod
+    async def set_exits(
+        conn: aiosqlite.Connection, client_order_id: str, *, stop_loss: Decimal | None, take_profit: Decimal | None
+    ) -> None:
+        """Move the exits attached to an order; None keeps the current one."""
+        await conn.execute(
+            "UPDATE paper_orders SET stop_loss = COALESCE(?, stop_loss), take_profit = COALESCE(?, take_profit)"
+            " WHERE client_order_id = ?",
+            (dec_to_db(stop_loss), dec_to_db(take_profit), client_order_id),
+        )
+
+    @staticmethod
     async def apply_fill(
         conn: aiosqlite.Connection, fill: Fill, position: Position | None, cash_delta: Decimal
     ) -> None:

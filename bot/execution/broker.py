@@ -23,6 +23,23 @@ class Broker(Protocol):
         """The venue's view of an order by our client id; None only when the venue confirms it has none."""
         ...
 
+    async def cancel_order(self, client_order_id: str) -> OrderAck:
+        """Cancel a resting order (with its bracket exits); the ack says what the venue ended with.
+
+        An order that already filled comes back `filled`: the caller then manages the position instead.
+        Raises OrderRejected when the venue has no such order.
+        """
+        ...
+
+    async def replace_exits(
+        self, client_order_id: str, *, stop_loss: Decimal | None = None, take_profit: Decimal | None = None
+    ) -> OrderAck:
+        """Move the stop loss and/or take profit attached to the entry order `client_order_id`.
+
+        `None` leaves that exit as it is. Raises OrderRejected when the order has no such exit or is closed.
+        """
+        ...
+
     async def positions(self) -> list[Position]: ...
 
     async def account(self) -> Account: ...

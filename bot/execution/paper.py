@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -123,6 +124,30 @@ class PaperBroker:
     async def get_order(self, client_order_id: str) -> OrderAck | None:
         await self._limiter.acquire()
         return await self._books.order(client_order_id)
+
+    async def cancel_order(self, client_order_id: str) -> OrderAck:
+        await self._limiter.acquire()
+        async with self._books.db.transaction() as conn:
+            ack = await self._books.order_in(conn, client_order_id)
+            if ack is None:
+                raise OrderRejected(f"no paper order with client id {client_order_id}")
+            if ack.status.is_terminal:
+                return ack
+            await self._books.set_status(conn, client_order_id, OrderStatus.CANCELED)
+            return replace(ack, status=OrderStatus.CANCELED)
+
+    async def replace_exits(
+        self, client_order_id: str, *, stop_loss: Decimal | None = None, take_profit: Decimal | None = None
+    ) -> OrderAck:
+        await self._limiter.acquire()
+        async with self._books.db.transaction() as conn:
+            ack = await self._books.order_in(conn, client_order_id)
+            if ack is None:
+                raise OrderRejected(f"no paper order with client id {client_order_id}")
+            if ack.status in (OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED):
+                raise OrderRejected(f"order {client_order_id} is {ack.status.value}: its exits cannot move")
+            await self._books.set_exits(conn, client_order_id, stop_loss=stop_loss, take_profit=take_profit)
+            return ack
 
     async def positions(self) -> list[Position]:
         await self._limiter.acquire()

@@ -117,4 +117,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX signals_author_channel ON signals (author_id, channel_id, received_at);
     """,
+    # 3 (paper broker): bracket exits live on the filled entry order until a stop or target closes them;
+    # fills say whether they were an entry or which exit.
+    """
+    ALTER TABLE paper_orders ADD COLUMN exit_state TEXT;
+    ALTER TABLE paper_fills ADD COLUMN kind TEXT NOT NULL DEFAULT 'entry';
+    CREATE INDEX paper_orders_working ON paper_orders (status, exit_state);
+    """,
 )

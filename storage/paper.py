@@ -23,6 +23,33 @@ class Fill:
     price: Decimal
     realized_pnl: Decimal
     at: datetime
+    kind: str = "entry"  # or "stop_loss" / "take_profit" / "close"
+
+
+class ExitState:
+    """Where a filled entry's bracket exits stand (the `exit_state` column)."""
+
+    OPEN = "open"
+    STOPPED = "stopped"
+    TARGET = "target"
+    CLOSED = "closed"  # the position was closed by other orders first
+
+
+@dataclass(frozen=True, slots=True)
+class WorkingOrder:
+    """A resting entry, or a filled entry whose stop loss / take profit still watch the market."""
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    type: str
+    quantity: Decimal
+    limit_price: Decimal | None
+    stop_price: Decimal | None
+    stop_loss: Decimal | None
+    take_profit: Decimal | None
+    status: OrderStatus
+    exit_state: str | None
 
 
 def _ack_from_row(row: sqlite3.Row) -> OrderAck:
@@ -77,10 +104,12 @@ class PaperBooks:
 
     @staticmethod
     async def insert_order(conn: aiosqlite.Connection, request: OrderRequest, ack: OrderAck, at: datetime) -> None:
+        has_exits = request.stop_loss is not None or request.take_profit is not None
+        exit_state = ExitState.OPEN if has_exits and ack.status is OrderStatus.FILLED else None
         await conn.execute(
             "INSERT INTO paper_orders (client_order_id, broker_order_id, symbol, side, type, quantity, limit_price,"
-            " stop_price, stop_loss, take_profit, status, filled_quantity, average_fill_price, reason, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " stop_price, stop_loss, take_profit, status, filled_quantity, average_fill_price, reason, created_at,"
+            " exit_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 request.client_order_id,
                 ack.broker_order_id,
@@ -97,7 +126,58 @@ class PaperBooks:
                 dec_to_db(ack.average_fill_price),
                 ack.reason,
                 time_to_db(at),
+                exit_state,
             ),
+        )
+
+    async def working_orders(self) -> list[WorkingOrder]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM paper_orders WHERE status = ? OR (status = ? AND exit_state = ?) ORDER BY created_at",
+            (OrderStatus.ACCEPTED.value, OrderStatus.FILLED.value, ExitState.OPEN),
+        )
+        return [
+            WorkingOrder(
+                client_order_id=row["client_order_id"],
+                symbol=row["symbol"],
+                side=Side(row["side"]),
+                type=row["type"],
+                quantity=Decimal(row["quantity"]),
+                limit_price=dec_from_db(row["limit_price"]),
+                stop_price=dec_from_db(row["stop_price"]),
+                stop_loss=dec_from_db(row["stop_loss"]),
+                take_profit=dec_from_db(row["take_profit"]),
+                status=OrderStatus(row["status"]),
+                exit_state=row["exit_state"],
+            )
+            for row in rows
+        ]
+
+    @staticmethod
+    async def exit_state(conn: aiosqlite.Connection, client_order_id: str) -> str | None:
+        cursor = await conn.execute("SELECT exit_state FROM paper_orders WHERE client_order_id = ?", (client_order_id,))
+        row = await cursor.fetchone()
+        return None if row is None else row[0]
+
+    @staticmethod
+    async def mark_filled(
+        conn: aiosqlite.Connection, client_order_id: str, quantity: Decimal, price: Decimal, exit_state: str | None
+    ) -> None:
+        await conn.execute(
+            "UPDATE paper_orders SET status = ?, filled_quantity = ?, average_fill_price = ?, exit_state = ?"
+            " WHERE client_order_id = ?",
+            (OrderStatus.FILLED.value, dec_to_db(quantity), dec_to_db(price), exit_state, client_order_id),
+        )
+
+    @staticmethod
+    async def set_exit_state(conn: aiosqlite.Connection, client_order_id: str, state: str) -> None:
+        await conn.execute("UPDATE paper_orders SET exit_state = ? WHERE client_order_id = ?", (state, client_order_id))
+
+    @staticmethod
+    async def close_exits(conn: aiosqlite.Connection, symbol: str) -> None:
+        """A flat position leaves nothing for its stops and targets to close."""
+        await conn.execute(
+            "UPDATE paper_orders SET exit_state = ? WHERE symbol = ? AND exit_state = ?",
+            (ExitState.CLOSED, symbol, ExitState.OPEN),
         )
 
     @staticmethod
@@ -112,9 +192,15 @@ class PaperBooks:
     ) -> None:
         """Move the exits attached to an order; None keeps the current one."""
         await conn.execute(
-            "UPDATE paper_orders SET stop_loss = COALESCE(?, stop_loss), take_profit = COALESCE(?, take_profit)"
-            " WHERE client_order_id = ?",
-            (dec_to_db(stop_loss), dec_to_db(take_profit), client_order_id),
+            "UPDATE paper_orders SET stop_loss = COALESCE(?, stop_loss), take_profit = COALESCE(?, take_profit),"
+            " exit_state = CASE WHEN status = ? THEN ? ELSE exit_state END WHERE client_order_id = ?",
+            (
+                dec_to_db(stop_loss),
+                dec_to_db(take_profit),
+                OrderStatus.FILLED.value,
+                ExitState.OPEN,
+                client_order_id,
+            ),
         )
 
     @staticmethod
@@ -123,8 +209,8 @@ class PaperBooks:
     ) -> None:
         """Record a fill and the position and cash it leaves, inside the caller's transaction."""
         await conn.execute(
-            "INSERT INTO paper_fills (client_order_id, symbol, side, quantity, price, realized_pnl, filled_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO paper_fills (client_order_id, symbol, side, quantity, price, realized_pnl, filled_at, kind)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 fill.client_order_id,
                 fill.symbol,
@@ -133,6 +219,7 @@ class PaperBooks:
                 dec_to_db(fill.price),
                 dec_to_db(fill.realized_pnl),
                 time_to_db(fill.at),
+                fill.kind,
             ),
         )
         if position is None or position.quantity == 0:

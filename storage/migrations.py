@@ -124,4 +124,38 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE paper_fills ADD COLUMN kind TEXT NOT NULL DEFAULT 'entry';
     CREATE INDEX paper_orders_working ON paper_orders (status, exit_state);
     """,
+    # 4 (secret store): AES-GCM encrypted broker credentials, and the scrypt salt/cost for a passphrase key.
+    """
+    CREATE TABLE secrets (
+        name TEXT PRIMARY KEY,
+        key_id TEXT NOT NULL,
+        nonce BLOB NOT NULL,
+        ciphertext BLOB NOT NULL,
+        updated_at REAL NOT NULL
+    );
+
+    CREATE TABLE secret_kdf (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        salt BLOB NOT NULL,
+        scrypt_n INTEGER NOT NULL,
+        scrypt_r INTEGER NOT NULL,
+        scrypt_p INTEGER NOT NULL
+    );
+    """,
+    # management: a signal that moves a stop or cancels (or an edit) remembers the signal it manages, so, cancel, an edit) remembers the signal it manages, so start-up
+    # start-up recovery can finish one that a crash interrupted.
+    """
+    ALTER TABLE signals ADD COLUMN target_signal_id TEXT;
+    """,
+    # tracing (/trace, /api/trace): each step of a signal's chain with its time; detail is JSON.
+    """
+    CREATE TABLE signal_events (
+        id INTEGER PRIMARY KEY,
+        signal_id TEXT NOT NULL REFERENCES signals (id),
+        step TEXT NOT NULL,
+        at REAL NOT NULL,
+        detail TEXT NOT NULL
+    );
+    CREATE INDEX signal_events_signal ON signal_events (signal_id, id);
+    """,
 )

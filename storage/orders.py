@@ -117,6 +117,16 @@ class OrderRepository:
             ),
         )
 
+    async def set_exits(
+        self, client_order_id: str, stop_loss: Decimal | None, take_profit: Decimal | None, at: datetime
+    ) -> None:
+        """Keep our copy of a leg's stop and target equal to the venue's after a move (None keeps one)."""
+        await self._db.execute(
+            "UPDATE orders SET stop_loss = COALESCE(?, stop_loss), take_profit = COALESCE(?, take_profit),"
+            " updated_at = ? WHERE client_order_id = ?",
+            (dec_to_db(stop_loss), dec_to_db(take_profit), time_to_db(at), client_order_id),
+        )
+
     async def asset_class_of(self, symbol: str) -> AssetClass | None:
         """The asset class our orders gave `symbol` (a position does not carry one)."""
         row = await self._db.fetchone(

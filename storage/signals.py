@@ -31,6 +31,7 @@ class SignalRecord:
     outcome: Outcome | None  # None while its orders are in flight
     reason: str | None = None
     latency_seconds: float | None = None
+    target_signal_id: str | None = None  # the signal a management message (or an edit) acts on
 
 
 def _row_to_record(row: sqlite3.Row) -> SignalRecord:
@@ -49,6 +50,7 @@ def _row_to_record(row: sqlite3.Row) -> SignalRecord:
         outcome=None if outcome == PENDING else Outcome(outcome),
         reason=row["reason"],
         latency_seconds=row["latency_seconds"],
+        target_signal_id=row["target_signal_id"],
     )
 
 
@@ -62,8 +64,8 @@ class SignalRepository:
         signal = record.signal
         cursor = await conn.execute(
             "INSERT INTO signals (id, source, channel_id, message_id, author_id, received_at, text, kind, symbol,"
-            " fingerprint, parsed, outcome, reason, latency_seconds, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " fingerprint, parsed, outcome, reason, latency_seconds, updated_at, target_signal_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (source, channel_id, message_id) DO NOTHING",
             (
                 record.id,
@@ -81,6 +83,7 @@ class SignalRepository:
                 record.reason,
                 record.latency_seconds,
                 time_to_db(record.received_at),
+                record.target_signal_id,
             ),
         )
         return cursor.rowcount == 1
@@ -137,6 +140,17 @@ class SignalRepository:
             (author_id, channel_id, source.value, Outcome.EXECUTED.value),
         )
         return None if row is None else str(row[0])
+
+    async def last_executed_open(
+        self, source: SignalSource, channel_id: str, author_id: str, symbol: str
+    ) -> SignalRecord | None:
+        """This author's most recent executed opening signal in `symbol` here: what "move SL to BE" manages."""
+        row = await self._db.fetchone(
+            "SELECT * FROM signals WHERE author_id = ? AND channel_id = ? AND source = ? AND kind = 'open'"
+            " AND symbol = ? AND outcome = ? ORDER BY received_at DESC LIMIT 1",
+            (author_id, channel_id, source.value, symbol, Outcome.EXECUTED.value),
+        )
+        return None if row is None else _row_to_record(row)
 
     async def recent(self, limit: int = 50) -> list[SignalRecord]:
         rows = await self._db.fetchall("SELECT * FROM signals ORDER BY received_at DESC LIMIT ?", (limit,))

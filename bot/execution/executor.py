@@ -13,11 +13,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 import structlog
 
 from bot.domain import (
     AssetClass,
+    CancelSignal,
     CloseSignal,
     ExecutionResult,
     OpenSignal,
@@ -27,10 +29,12 @@ from bot.domain import (
     Outcome,
     Signal,
     SignalEnvelope,
+    UpdateSignal,
 )
 from bot.execution.broker import Broker
 from bot.execution.ids import signal_id as make_signal_id
 from bot.execution.kill_switch import KillSwitch
+from bot.execution.management import Action, CancelEntry, MoveExits, entry_legs, plan_cancel, plan_update
 from bot.execution.orders import close_leg, open_legs
 from bot.execution.risk import RiskContext, RiskLimits, Sizing, evaluate_close, evaluate_open
 from bot.execution.submitter import Lookup, OrderSubmitter
@@ -61,6 +65,8 @@ class _Plan:
     outcome: Outcome | None  # None: approved, orders to send
     reason: str | None
     legs: tuple[OrderRequest, ...] = ()
+    actions: tuple[Action, ...] = ()  # for a signal that manages an earlier one
+    target_signal_id: str | None = None
 
 
 class Executor:
@@ -102,12 +108,18 @@ class Executor:
             return await self._replayed(envelope)
         return ExecutionResult(outcome, record.id, reason, signal)
 
-    async def execute(self, envelope: SignalEnvelope, signal: Signal) -> ExecutionResult:
-        """Take an authorized, parsed signal to the broker (or to a recorded rejection)."""
+    async def execute(
+        self, envelope: SignalEnvelope, signal: Signal, *, manages: SignalRecord | None = None
+    ) -> ExecutionResult:
+        """Take an authorized, parsed signal to the broker (or to a recorded rejection).
+
+        `manages` is the signal an update or cancel applies to when the caller knows it (an edit);
+        otherwise it is the one replied to, else the author's last executed signal in that symbol.
+        """
         if (seen := await self._recorded(envelope)) is not None:
             return seen  # skip the risk look-ups; the UNIQUE key below is what actually guards
-        plan = await self._plan(envelope, signal)
-        record = self._record(envelope, signal, plan.outcome, plan.reason)
+        plan = await self._plan(envelope, signal, manages)
+        record = self._record(envelope, signal, plan.outcome, plan.reason, plan.target_signal_id)
         async with self._db.transaction() as conn:
             duplicate_of = await self._signals.find_recent_duplicate(
                 conn,
@@ -117,7 +129,7 @@ class Executor:
             )
             if duplicate_of is not None:
                 plan = _Plan(Outcome.DUPLICATE, f"same signal as {duplicate_of} from the same author")
-                record = self._record(envelope, signal, plan.outcome, plan.reason)
+                record = self._record(envelope, signal, plan.outcome, plan.reason, plan.target_signal_id)
             inserted = await self._signals.insert(conn, record)
             for leg, request in enumerate(plan.legs if inserted and plan.outcome is None else (), start=1):
                 await self._orders.insert_intent(conn, record.id, leg, self._broker.name, request, self._clock())
@@ -125,9 +137,69 @@ class Executor:
             return await self._replayed(envelope)
         if plan.outcome is not None:
             return ExecutionResult(plan.outcome, record.id, plan.reason, signal)
+        if plan.actions:
+            return await self._manage(record, plan.actions, envelope.received_monotonic)
         return await self._send(record, plan.legs, envelope.received_monotonic)
 
-    async def _plan(self, envelope: SignalEnvelope, signal: Signal) -> _Plan:
+    async def _managed(
+        self, envelope: SignalEnvelope, symbol: str, manages: SignalRecord | None
+    ) -> SignalRecord | None:
+        if manages is not None:
+            return manages
+        if envelope.reply_to_message_id is not None:
+            parent = await self._signals.get_by_message(
+                envelope.source, envelope.channel_id, envelope.reply_to_message_id
+            )
+            if parent is not None and isinstance(parent.signal, OpenSignal) and parent.signal.symbol == symbol:
+                return parent
+        return await self._signals.last_executed_open(envelope.source, envelope.channel_id, envelope.author_id, symbol)
+
+    async def _management_plan(self, signal: UpdateSignal | CancelSignal, target: SignalRecord) -> _Plan:
+        if not isinstance(target.signal, OpenSignal):
+            return _Plan(
+                Outcome.RISK_REJECTED, f"signal {target.id} opened nothing to manage", target_signal_id=target.id
+            )
+        legs = entry_legs(await self._orders.for_signal(target.id))
+        planned = (
+            plan_update(signal, target.signal, legs)
+            if isinstance(signal, UpdateSignal)
+            else plan_cancel(signal, target.signal, legs)
+        )
+        if isinstance(planned, str):
+            return _Plan(Outcome.RISK_REJECTED, planned, target_signal_id=target.id)
+        return _Plan(None, None, actions=planned, target_signal_id=target.id)
+
+    async def _manage(self, record: SignalRecord, actions: tuple[Action, ...], started: float) -> ExecutionResult:
+        """Send each change; they are idempotent, so a retry or a recovery re-run never does harm."""
+        acks: list[OrderAck] = []
+        problems: list[str] = []
+        for action in actions:
+            cid = action.client_order_id
+            if isinstance(action, CancelEntry):
+                ack = await self._submitter.modify("cancel_order", cid, partial(self._broker.cancel_order, cid))
+                if ack.status is OrderStatus.CANCELED:
+                    await self._orders.record_ack(ack, self._clock(), attempts=0)
+                elif ack.status is OrderStatus.FILLED:
+                    problems.append(f"{cid} had already filled: use CLOSE to exit the position")
+            else:
+                ack = await self._submitter.modify("replace_exits", cid, partial(self._move_exits, action))
+                if ack.status.is_success:
+                    await self._orders.set_exits(cid, action.stop_loss, action.take_profit, self._clock())
+            if not (ack.status.is_success or ack.status is OrderStatus.CANCELED):
+                problems.append(ack.reason or f"{cid} {ack.status.value}")
+            log.info("order.managed", client_order_id=cid, action=type(action).__name__, status=ack.status.value)
+            acks.append(ack)
+        outcome, reason = (Outcome.FAILED, problems[0]) if problems else (Outcome.EXECUTED, None)
+        latency = time.perf_counter() - started
+        await self._signals.finish(record.id, outcome, reason, latency, self._clock())
+        return ExecutionResult(outcome, record.id, reason, record.signal, tuple(acks))
+
+    async def _move_exits(self, action: MoveExits) -> OrderAck:
+        return await self._broker.replace_exits(
+            action.client_order_id, stop_loss=action.stop_loss, take_profit=action.take_profit
+        )
+
+    async def _plan(self, envelope: SignalEnvelope, signal: Signal, manages: SignalRecord | None = None) -> _Plan:
         tif = self._settings.time_in_force
         match signal:
             case OpenSignal():
@@ -145,9 +217,13 @@ class Executor:
                 asset_class = await self._orders.asset_class_of(symbol) or AssetClass.EQUITY
                 leg = close_leg(symbol, asset_class, ctx.position.quantity, decision.quantity, tif=tif, origin=envelope)
                 return _Plan(None, None, (leg,))
-            case CloseSignal():
-                return _Plan(Outcome.INVALID, "this close names no symbol and replies to no signal")
-        return _Plan(Outcome.FAILED, f"{signal.kind.value} signals are not executed by this broker yet")
+            case UpdateSignal(symbol=str(symbol)) | CancelSignal(symbol=str(symbol)):
+                # Moving a stop or cancelling an entry only lowers risk: the kill switch does not block it.
+                target = await self._managed(envelope, symbol, manages)
+                if target is None:
+                    return _Plan(Outcome.RISK_REJECTED, f"no executed {symbol} signal from this author to manage")
+                return await self._management_plan(signal, target)
+        return _Plan(Outcome.INVALID, f"this {signal.kind.value} names no symbol and replies to no signal")
 
     async def _context(self, envelope: SignalEnvelope, symbol: str) -> RiskContext:
         positions = await self._broker.positions()
@@ -209,6 +285,9 @@ class Executor:
             log.info("order.reconciled", client_order_id=ack.client_order_id, status=ack.status.value)
             settled += 1
         for record in await self._signals.pending():
+            if isinstance(record.signal, UpdateSignal | CancelSignal):
+                await self._finish_management(record)
+                continue
             orders = await self._orders.for_signal(record.id)
             statuses = [OrderAck(o.client_order_id, o.status, reason=o.reason) for o in orders]
             if any(o.status in (OrderStatus.PENDING_SUBMIT, OrderStatus.UNKNOWN) for o in orders):
@@ -218,8 +297,27 @@ class Executor:
             log.info("signal.reconciled", signal_id=record.id, outcome=outcome.value)
         return settled
 
+    async def _finish_management(self, record: SignalRecord) -> None:
+        """Re-send an interrupted stop move or cancel: both set a state, so doing it twice is harmless."""
+        assert isinstance(record.signal, UpdateSignal | CancelSignal)
+        target = None if record.target_signal_id is None else await self._signals.get(record.target_signal_id)
+        if target is None:
+            await self._signals.finish(record.id, Outcome.FAILED, "the managed signal is gone", None, self._clock())
+            return
+        plan = await self._management_plan(record.signal, target)
+        if plan.outcome is not None:
+            await self._signals.finish(record.id, plan.outcome, plan.reason, None, self._clock())
+        else:
+            await self._manage(record, plan.actions, time.perf_counter())
+        log.info("signal.reconciled", signal_id=record.id, kind=record.signal.kind.value)
+
     def _record(
-        self, envelope: SignalEnvelope, signal: Signal | None, outcome: Outcome | None, reason: str | None
+        self,
+        envelope: SignalEnvelope,
+        signal: Signal | None,
+        outcome: Outcome | None,
+        reason: str | None,
+        target_signal_id: str | None = None,
     ) -> SignalRecord:
         return SignalRecord(
             id=make_signal_id(envelope.source, envelope.channel_id, envelope.message_id),
@@ -233,6 +331,7 @@ class Executor:
             fingerprint=None if signal is None else fingerprint(signal),
             outcome=outcome,
             reason=reason,
+            target_signal_id=target_signal_id,
         )
 
     async def _recorded(self, envelope: SignalEnvelope) -> ExecutionResult | None:

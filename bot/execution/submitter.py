@@ -92,6 +92,23 @@ class OrderSubmitter:
                 await self._sleep(delay)
         return Submission(OrderAck(cid, OrderStatus.FAILED, reason=f"gave up: {last_reason}"), attempt)
 
+    async def modify(self, operation: str, client_order_id: str, call: Callable[[], Awaitable[OrderAck]]) -> OrderAck:
+        """Cancel or move exits: setting a state is idempotent, so any failure short of a rejection is retried."""
+        last_reason = ""
+        for attempt in range(1, self._policy.max_attempts + 1):
+            retry_after: float | None = None
+            try:
+                return await self._timed(operation, call)
+            except OrderRejected as exc:
+                return OrderAck(client_order_id, OrderStatus.REJECTED, reason=str(exc))
+            except TemporaryBrokerError as exc:
+                last_reason, retry_after = str(exc), exc.retry_after
+            except AmbiguousOrderOutcome as exc:
+                last_reason = str(exc)
+            if attempt < self._policy.max_attempts:
+                await self._sleep(self._policy.delay(attempt, retry_after))
+        return OrderAck(client_order_id, OrderStatus.FAILED, reason=f"gave up: {last_reason}")
+
     async def look_up(self, client_order_id: str) -> OrderAck | Lookup:
         """The venue's record of the order, `Lookup.ABSENT` only when the venue said it has none."""
         try:

@@ -142,8 +142,8 @@ MIGRATIONS: tuple[str, ...] = (
         scrypt_p INTEGER NOT NULL
     );
     """,
-    # management: a signal that moves a stop or cancels (or an edit) remembers the signal it manages, so, cancel, an edit) remembers the signal it manages, so start-up
-    # start-up recovery can finish one that a crash interrupted.
+    # management: a stop move or cancel (or an edit) remembers the signal it manages, so start-up
+    # recovery can finish one that a crash interrupted.
     """
     ALTER TABLE signals ADD COLUMN target_signal_id TEXT;
     """,

@@ -10,6 +10,7 @@ Lines with three or more words outside the grammar are commentary and are skippe
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -40,7 +41,16 @@ _QUARTER = Decimal("0.25")
 _HINTS = {Role.EQUITY_HINT: AssetClass.EQUITY, Role.CRYPTO_HINT: AssetClass.CRYPTO, Role.FOREX_HINT: AssetClass.FOREX}
 _BUY, _BTO, _SL, _TP, _TO, _UPDATE, _FILLER = Role.BUY, Role.BTO, Role.SL, Role.TP, Role.TO, Role.UPDATE, Role.FILLER
 _SELL_ROLE = Role.SELL
+_PRICE_SLOTS = {SL_SLOT: "stop loss", TP_SLOT: "take profit", ENTRY_SLOT: "entry"}
 _BUY_SIDE, _SELL_SIDE = Side.BUY, Side.SELL
+
+
+_ORDINAL_RE = re.compile(r"\d+(?:st|nd|rd|th)")
+
+
+def _mistyped_number(text: str) -> bool:
+    """A digit-led word that is no ordinal ("2nd") or timeframe ("4h"): a price with a typo, like "16O"."""
+    return text[0].isdigit() and not _ORDINAL_RE.fullmatch(text) and not TIMEFRAME_RE.fullmatch(text)
 
 
 def read(tokens: list[Token]) -> Facts:
@@ -82,7 +92,10 @@ class _Reader(_Placing):
             if kind is WORD:
                 self.line_words += 1
                 role = token[ROLE]
-                if role is not None and role is not _FILLER:
+                if role is None and self.slot in _PRICE_SLOTS and _mistyped_number(token[TEXT]):
+                    # "SL 14S", "TP 16O": a mistyped price must not quietly leave the trade without it
+                    self.facts.problems.append(f"unreadable number '{token[TEXT]}' for the {_PRICE_SLOTS[self.slot]}")
+                elif role is not None and role is not _FILLER:
                     self.anchored = True
                     action = _ON_KEYWORD.get(role)
                     if action is not None:

@@ -3,7 +3,8 @@
 `reserve()` always takes a token, letting the level go negative, and returns how long the caller must wait
 before sending. Because every reservation is placed at the first instant the bucket could pay for it, no
 window of length t ever contains more than `burst + rate * t` sends, and waiting callers are served in
-arrival order. The bucket does no I/O and reads time from an injected clock.
+arrival order. The bucket does no I/O and reads time from an injected clock. `RateLimiter` queues its
+callers so that the bound also holds for the moments requests actually leave (see its docstring).
 """
 
 from __future__ import annotations
@@ -37,8 +38,12 @@ class TokenBucket:
         self._tokens -= 1.0
         return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
 
+    def now(self) -> float:
+        """The bucket's clock, so callers can measure waits on the same time base."""
+        return self._clock()
+
     def tokens(self) -> float:
-        """Tokens available now (negative when callers are queued)."""
+        """Tokens available now (negative while a caller waits for its token, or after a drain)."""
         self._refill(self._clock())
         return self._tokens
 
@@ -64,7 +69,15 @@ WaitObserver = Callable[[float], None]
 
 
 class RateLimiter:
-    """The async face of a TokenBucket: every broker request awaits `acquire()` first."""
+    """The async face of a TokenBucket: every broker request awaits `acquire()` first.
+
+    Callers queue first come, first served, and each takes its token when it reaches the head of the queue,
+    at that moment. Reserving every queued caller's slot up front is exact on paper, but after any pause of
+    the process (a GC pass, CPU contention, a long callback) every caller whose slot passed during the pause
+    would leave together, as many as `rate * pause`. Taken at the head, at most `burst` tokens are there
+    after a pause, so callers leave the limiter within `burst + 1 + rate * t` by the wall clock too (the 1 is the
+    caller that was already waiting), which is what the venue measures.
+    """
 
     def __init__(
         self,
@@ -79,16 +92,23 @@ class RateLimiter:
         self.stats = LimiterStats()
         self._sleep = sleep
         self._on_wait = on_wait
+        self._turn = asyncio.Lock()  # fair: waiters are woken in arrival order
 
     async def acquire(self) -> None:
-        wait = self.bucket.reserve()
         self.stats.acquired += 1
-        if wait > 0:
+        behind_others = self._turn.locked()
+        queued_at = self.bucket.now()
+        async with self._turn:
+            queued = self.bucket.now() - queued_at if behind_others else 0.0
+            wait = self.bucket.reserve()
+            if wait > 0:
+                await self._sleep(wait)
+        waited = queued + wait
+        if waited > 0:
             self.stats.throttled += 1
-            self.stats.waited_seconds += wait
-            await self._sleep(wait)
+            self.stats.waited_seconds += waited
         if self._on_wait is not None:
-            self._on_wait(wait)
+            self._on_wait(waited)
 
     def penalize(self, retry_after: float) -> None:
         self.bucket.drain(retry_after)

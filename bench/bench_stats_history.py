@@ -1,0 +1,219 @@
+"""History benchmark: `/stats` and `/api/series` over a database holding 1,000,000 recorded signals.
+
+Run from the repository root:
+
+    python bench/bench_stats_history.py                     # build /tmp/tradecord-bench.db (about 2 minutes), time
+    python bench/bench_stats_history.py --reuse             # time again on the database already built
+    python bench/bench_stats_history.py --signals 200000    # a smaller database
+
+The database holds what 30 days of a busy bot leave: N signal rows (60 % executed, the rest refused,
+invalid, failed, duplicate or unauthorized) with their orders and paper fills, twice as many chatter
+messages, the aggregates the batched writer keeps (written through `BatchWriter`), a system sample every
+15 s, and retention run once (minute rows past 7 days pruned, old samples rolled up). Each query is timed
+`--rounds` times in the bot's own code path (`StatsService.report`, `SeriesService.series`); the figures
+are the median, p95 and max in milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sqlite3
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bot.services.series import SeriesService  # noqa: E402
+from bot.services.stats import StatsService, Window  # noqa: E402
+from storage.database import Database  # noqa: E402
+from storage.paper import PaperBooks  # noqa: E402
+from storage.retention import HistoryRetention, RetentionPolicy  # noqa: E402
+from storage.samples import SystemSample, queue_sample  # noqa: E402
+from storage.series import SeriesQueries  # noqa: E402
+from storage.stats import StatsQueries  # noqa: E402
+from storage.writer import BatchWriter  # noqa: E402
+
+DAYS = 30
+OUTCOMES = (
+    ("executed", 0.60, None),
+    ("risk_rejected", 0.12, "order value {n} exceeds risk.max_order_notional 1000"),
+    ("invalid", 0.10, "stop loss {n} is above the entry for a buy"),
+    ("failed", 0.05, "no price for SYM{n}"),
+    ("duplicate", 0.05, None),
+    ("unauthorized", 0.08, "author has no trusted role"),
+)
+REASON_VARIANTS = 40  # distinct reasons per outcome, as symbols and sizes vary
+
+
+def pick_outcome(rng: random.Random) -> tuple[str, str | None]:
+    roll, total = rng.random(), 0.0
+    for outcome, share, reason in OUTCOMES:
+        total += share
+        if roll < total:
+            return outcome, None if reason is None else reason.format(n=rng.randrange(REASON_VARIANTS))
+    return "executed", None
+
+
+def build_raw_rows(
+    path: Path, signals: int, now: float, rng: random.Random
+) -> list[tuple[float, str, str | None, float]]:
+    """Signals, orders (the order triggers fill `order_statuses`) and paper fills, in bulk."""
+    start = now - DAYS * 86400
+    events = []
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA synchronous = OFF")
+    realized = Decimal(0)
+    with conn:
+        for n in range(signals):
+            at = start + (n + rng.random()) * (DAYS * 86400 / signals)
+            outcome, reason = pick_outcome(rng)
+            latency = rng.lognormvariate(-5.5, 1.0) if outcome == "executed" else 0.0
+            events.append((at, outcome, reason, latency))
+            conn.execute(
+                "INSERT INTO signals (id, source, channel_id, message_id, author_id, received_at, text, kind,"
+                " symbol, outcome, reason, latency_seconds, updated_at) VALUES (?, 'discord', '1', ?, '7', ?,"
+                " 'BUY AAPL 1 @ MKT', 'open', 'AAPL', ?, ?, ?, ?)",
+                (f"s-{n}", str(n), at, outcome, reason, latency or None, at),
+            )
+            if outcome != "executed":
+                continue
+            status = "filled" if rng.random() < 0.9 else rng.choice(("rejected", "accepted"))
+            conn.execute(
+                "INSERT INTO orders (client_order_id, signal_id, leg, broker, symbol, asset_class, side, type,"
+                " quantity, time_in_force, status, created_at, updated_at) VALUES (?, ?, 1, 'paper', 'AAPL',"
+                " 'equity', 'buy', 'market', '1', 'gtc', ?, ?, ?)",
+                (f"tc-{n}", f"s-{n}", status, at, at),
+            )
+            if status == "filled":
+                pnl = Decimal(rng.randrange(-500, 600)) / 100 if n % 2 else Decimal(0)
+                realized += pnl
+                conn.execute(
+                    "INSERT INTO paper_fills (client_order_id, symbol, side, quantity, price, realized_pnl,"
+                    " filled_at, kind, realized_pnl_total) VALUES (?, 'AAPL', 'buy', '1', '150', ?, ?, 'entry', ?)",
+                    (f"tc-{n}", format(pnl, "f"), at, format(realized, "f")),
+                )
+        conn.execute(
+            "INSERT INTO paper_account (id, cash, realized_pnl) VALUES (1, '100000', ?)"
+            " ON CONFLICT (id) DO UPDATE SET realized_pnl = excluded.realized_pnl",
+            (format(realized, "f"),),
+        )
+    conn.close()
+    return events
+
+
+async def build_aggregates(
+    db: Database, events: list[tuple[float, str, str | None, float]], now: float, rng: random.Random
+) -> None:
+    """What the intake would have batched for those signals, through the real writer."""
+    writer = BatchWriter(db)
+    for index, (at, outcome, reason, latency) in enumerate(events, start=1):
+        for _ in range(2):  # chatter between signals
+            writer.count("discord", "messages_seen", at=at)
+            writer.count("discord", "outcome.not_a_signal", at=at)
+        writer.count("discord", "messages_seen", at=at)
+        writer.count("discord", "outcome." + outcome, at=at)
+        writer.count("discord", "parse.invalid" if outcome == "invalid" else "parse.valid", at=at)
+        if outcome == "executed":
+            writer.observe_latency(latency, at=at)
+            if rng.random() < 0.02:
+                writer.count("broker", "ratelimit.throttled", at=at)
+        elif reason is not None and outcome != "duplicate":
+            writer.count_rejection(reason, at=at)
+        if index % 100_000 == 0:
+            await writer.flush()
+    sample_at = now - DAYS * 86400
+    while sample_at < now:
+        queue_sample(writer, SystemSample(sample_at, 15, 180 + rng.random() * 20, rng.random() * 30, 1.0, 40.0))
+        sample_at += 15
+    await writer.flush()
+
+
+async def timed(rounds: int, call: Callable[[], Awaitable[object]]) -> list[float]:
+    await call()  # warm the page cache once
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        await call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def summary(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+    return f"median {statistics.median(ordered):6.2f} ms · p95 {p95:6.2f} ms · max {ordered[-1]:6.2f} ms"
+
+
+async def migrate(path: Path) -> None:
+    async with Database(path):
+        pass
+
+
+async def aggregate(
+    path: Path, events: list[tuple[float, str, str | None, float]], now: float, rng: random.Random
+) -> None:
+    async with Database(path) as db:
+        await build_aggregates(db, events, now, rng)
+        await HistoryRetention(db, RetentionPolicy(90, 7, 400)).run(now)
+
+
+def build(path: Path, signals: int, now: float) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    started = time.perf_counter()
+    asyncio.run(migrate(path))
+    rng = random.Random(20260301)
+    events = build_raw_rows(path, signals, now, rng)
+    asyncio.run(aggregate(path, events, now, rng))
+    print(f"built {path} with {signals:,} signals in {time.perf_counter() - started:.0f} s")
+
+
+async def measure(path: Path, rounds: int) -> None:
+    async with Database(path) as db:
+        counts = {
+            table: (await db.fetchone(f"SELECT COUNT(*) FROM {table}") or (0,))[0]
+            for table in ("signals", "orders", "paper_fills", "activity", "activity_hourly", "latency_histogram",
+                          "rejections", "order_statuses", "system_samples")
+        }  # fmt: skip
+        print("rows:", ", ".join(f"{table} {n:,}" for table, n in counts.items()))
+        clock = lambda: datetime.now(UTC)  # noqa: E731
+        stats = StatsService(StatsQueries(db), clock, pnl_since=PaperBooks(db).realized_pnl_since)
+        series = SeriesService(SeriesQueries(db), clock)
+        report = await stats.report(Window.MONTH)
+        latency = report.latency_ms
+        print(
+            f"/stats 30d: {report.signals_total:,} outcomes, {report.orders_total:,} orders, "
+            f"p50/p95/p99 {latency.p50:.2f}/{latency.p95:.2f}/{latency.p99:.2f} ms, "
+            f"pnl {report.pnl}, top rejection {report.top_rejections[0]}"
+        )
+        for window in Window:
+            samples = await timed(rounds, lambda w=window: stats.report(w))
+            print(f"/stats {window.value:>3}:      {summary(samples)}")
+        for window in Window:
+            samples = await timed(rounds, lambda w=window: series.series(w))
+            print(f"/api/series {window.value:>3}: {summary(samples)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", type=Path, default=Path("/tmp/tradecord-bench.db"))
+    parser.add_argument("--signals", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--reuse", action="store_true", help="time the existing database, do not rebuild it")
+    args = parser.parse_args()
+    if not args.reuse:
+        build(args.db, args.signals, time.time())
+    asyncio.run(measure(args.db, args.rounds))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,21 +1,26 @@
-"""The command line (DESIGN.md "Commands"): run, check-config, parse."""
+"""The command line (DESIGN.md "Commands"): run, check-config, parse, secrets."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import os
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from bot.config_loading import MASTER_KEY_ENV_VAR, NEW_MASTER_KEY_ENV_VAR
 from bot.errors import ConfigError, SignalParseError
+from bot.secrets_cli import add_secrets_parser, secrets_command
 from bot.settings import Settings, load_settings, redacted_dict, render_toml
 from bot.signals.parser import parse_signal
 from bot.signals.schema import signal_to_dict
 
 EXIT_OK, EXIT_PARSE_ERROR, EXIT_CONFIG_ERROR = 0, 1, 2
+EXIT_CRASHED = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parse = commands.add_parser("parse", help="parse one message and print the normalized signal")
     parse.add_argument("--json", action="store_true", help="print compact JSON (the output is always JSON)")
     parse.add_argument("text", help="the message, or - to read it from standard input")
+    add_secrets_parser(commands)
     return parser
 
 
@@ -67,19 +73,31 @@ def run_command(path: Path | None, err: TextIO) -> int:
     settings = _load(path, err)
     if settings is None:
         return EXIT_CONFIG_ERROR
-    from bot.logs import configure_logging
+    from bot.logs import SecretRedactor, configure_logging, get_logger
     from bot.runner import run
     from bot.settings import secret_values
 
-    configure_logging(settings.logging.level, json=settings.logging.json_output, secrets=secret_values(settings))
+    # The master keys are secrets without being settings; credentials from the store are added at start-up.
+    redactor = SecretRedactor([*secret_values(settings), *_master_keys(os.environ)])
+    configure_logging(settings.logging.level, json=settings.logging.json_output, redactor=redactor)
+    master_key = os.environ.get(MASTER_KEY_ENV_VAR)
     try:
-        return asyncio.run(run(settings))
+        return asyncio.run(run(settings, master_key=master_key, register_secret=redactor.add_secret))
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"config error: {problem}", file=err)
         return EXIT_CONFIG_ERROR
     except KeyboardInterrupt:
         return EXIT_OK
+    except Exception:
+        # Left to Python, the traceback would reach stderr unredacted; logged, it passes the redactor.
+        get_logger(__name__).exception("tradecord.crashed")
+        return EXIT_CRASHED
+
+
+def _master_keys(environ: Mapping[str, str]) -> list[str]:
+    values = (environ.get(MASTER_KEY_ENV_VAR, ""), environ.get(NEW_MASTER_KEY_ENV_VAR, ""))
+    return [value.strip() for value in values if value.strip()]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,6 +106,11 @@ def main(argv: list[str] | None = None) -> int:
         return check_config(args.config, args.json, sys.stdout, sys.stderr)
     if args.command == "parse":
         return parse_command(args.text, args.json, sys.stdout)
+    if args.command == "secrets":
+        settings = _load(args.config, sys.stderr)
+        if settings is None:
+            return EXIT_CONFIG_ERROR
+        return secrets_command(args, settings.storage.path, os.environ, sys.stdin, sys.stdout, sys.stderr)
     return run_command(getattr(args, "config", None), sys.stderr)
 
 

@@ -10,18 +10,32 @@ import structlog
 from discord import app_commands
 from discord.ext import commands
 
+from bot.errors import InvalidOption
 from bot.execution.kill_switch import KillSwitch
 from bot.metrics import Metrics
+from bot.services.alerting import AlertMonitor
 from bot.services.authority import SignalAuthority
+from bot.services.edits import EditHandler
 from bot.services.health import HealthService, Readiness
 from bot.services.intake import SignalIntake
+from bot.services.records import RecordsService
 from bot.services.stats import StatsService
+from bot.services.trading import TradingServices
 from storage.state import StateRepository
 from storage.writer import BatchWriter
 
 log = structlog.get_logger(__name__)
 
-EXTENSIONS = ("cogs.signals", "cogs.stats", "cogs.health", "cogs.signal_tools")
+EXTENSIONS = (
+    "cogs.signals",
+    "cogs.stats",
+    "cogs.health",
+    "cogs.signal_tools",
+    "cogs.alerts",
+    "cogs.trading",
+    "cogs.admin",
+    "cogs.trace",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,14 +43,18 @@ class BotServices:
     """Everything the cogs use, built by the composition root."""
 
     intake: SignalIntake
+    edits: EditHandler
     stats: StatsService
     health: HealthService
+    alerts: AlertMonitor  # health alerts; cogs/alerts.py attaches the Discord sender
     readiness: Readiness
     metrics: Metrics
     authority: SignalAuthority
     kill_switch: KillSwitch
     state: StateRepository
     writer: BatchWriter
+    trading: TradingServices
+    records: RecordsService  # /trace
     max_catch_up_age_seconds: float | None
     guild_ids: tuple[int, ...]
 
@@ -70,6 +88,9 @@ class TradecordTree(app_commands.CommandTree["TradecordBot"]):
         name = interaction.command.name if interaction.command else None
         if isinstance(error, app_commands.CheckFailure):
             await respond(interaction, content=f"⛔ {error}", ephemeral=True)
+            return
+        if isinstance(error, app_commands.CommandInvokeError) and isinstance(error.original, InvalidOption):
+            await respond(interaction, content=f"⚠️ {error.original}", ephemeral=True)
             return
         log.error("command.failed", command=name, exc_info=error)
         await respond(interaction, content="Something went wrong; it has been logged.", ephemeral=True)

@@ -27,8 +27,11 @@ if TYPE_CHECKING:
 
 ENV_PREFIX = "TRADECORD_"
 CONFIG_ENV_VAR = "TRADECORD_CONFIG"
+# The encrypted secret store's master key, and the one `secrets rotate-key` moves every secret to.
+MASTER_KEY_ENV_VAR = "TRADECORD_MASTER_KEY"
+NEW_MASTER_KEY_ENV_VAR = "TRADECORD_NEW_MASTER_KEY"
 # TRADECORD_* variables that are not settings (anything else with the prefix must name a key).
-RESERVED_ENV_VARS = frozenset({CONFIG_ENV_VAR})
+RESERVED_ENV_VARS = frozenset({CONFIG_ENV_VAR, MASTER_KEY_ENV_VAR, NEW_MASTER_KEY_ENV_VAR})
 DEFAULT_CONFIG_PATH = Path("config.toml")
 
 # -------------------------------------------------------------------------------------------- loading

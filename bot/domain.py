@@ -260,3 +260,4 @@ class ExecutionResult:
     signal: Signal | None = None
     orders: tuple[OrderAck, ...] = field(default=())
     replayed: bool = False
+    latency_seconds: float | None = None  # message received -> broker acknowledgement of its orders

@@ -69,5 +69,32 @@ class AmbiguousOrderOutcome(BrokerError):
     """
 
 
+class BrokerRequestRefused(BrokerError):
+    """The venue refused a request that places nothing (a read with bad credentials, a 4xx on a look-up).
+
+    Not retried: it usually means the configuration (keys, base URL) is wrong; the caller reports it as is.
+    """
+
+
 class InsufficientQuote(OrderRejected):
     """The paper broker has no price for a market order: the signal is rejected with that reason."""
+
+
+class SecretStoreError(TradecordError):
+    """The encrypted secret store cannot do what was asked (wrong master key, tampered row, bad name or value).
+
+    The message names the secret and never contains its value: the `secrets` CLI prints it and exits 2; at
+    start-up it becomes a ConfigError, so the bot does not start with credentials it could not read.
+    """
+
+
+class InvalidOption(TradecordError):
+    """A slash-command option the bot cannot use: the user is told privately what is accepted; nothing runs."""
+
+    def __init__(self, option: str, message: str) -> None:
+        super().__init__(f"{option}: {message}")
+        self.option = option
+
+    @classmethod
+    def not_one_of(cls, option: str, value: str, valid: tuple[str, ...]) -> InvalidOption:
+        return cls(option, f"{value!r} is not one of {', '.join(valid)}")

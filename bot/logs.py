@@ -11,6 +11,7 @@ import functools
 import logging
 import re
 import sys
+import threading
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, TextIO
@@ -160,6 +161,18 @@ def configure_logging(
         ],
     )
     _install_handler(out, formatter, numeric_level)
+    threading.excepthook = _log_thread_exception
+
+
+def _log_thread_exception(args: threading.ExceptHookArgs) -> None:
+    """An exception no thread caught (an aiosqlite worker, say) is logged, so it passes the redactor.
+
+    Python's default hook would print the traceback straight to stderr, secrets and all.
+    """
+    if args.exc_type is SystemExit:
+        return
+    thread = None if args.thread is None else args.thread.name
+    logging.getLogger("threading").error("thread.crashed", exc_info=args.exc_value, extra={"thread_name": thread})
 
 
 class _QuietFailureHandler(logging.StreamHandler):  # type: ignore[type-arg]

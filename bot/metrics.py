@@ -21,6 +21,13 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from bot import __version__
+from bot.domain import OrderStatus, Outcome
+
+SIGNAL_SOURCES = ("discord", "webhook")
+# Every value the submitter's error classification can give `broker_errors_total{kind}`.
+BROKER_ERROR_KINDS = (
+    "rate_limited", "server_error", "timeout", "network", "temporary", "rejected", "ambiguous", "other",
+)  # fmt: skip
 
 # Message received -> broker acknowledgement: sub-millisecond on the paper broker, seconds on a slow venue.
 SIGNAL_TO_ORDER_BUCKETS = (
@@ -117,18 +124,46 @@ class Metrics:
             registry=r,
         )
         self.webhook_requests = Counter(p + "webhook_requests", "Webhook calls by outcome.", ["outcome"], registry=r)
+        self.webhook_rate_limited = Counter(
+            p + "webhook_rate_limited",
+            "Webhook calls refused by a rate limit, by scope (ip, global).",
+            ["scope"],
+            registry=r,
+        )
+        self.webhook_bans = Counter(p + "webhook_bans", "Temporary bans imposed on webhook clients.", registry=r)
         self.discord_connected = Gauge(p + "discord_connected", "1 while the gateway is connected.", registry=r)
         self.discord_latency_seconds = Gauge(p + "discord_latency_seconds", "Gateway heartbeat latency.", registry=r)
         self.event_loop_lag_seconds = Gauge(
             p + "event_loop_lag_seconds", "How late the event loop ran a timer, last sample.", registry=r
         )
         self.kill_switch_engaged = Gauge(p + "kill_switch_engaged", "1 while trading is paused.", registry=r)
+        self.open_positions = Gauge(
+            p + "open_positions", "Symbols with a non-zero position (last position read plus fills since).", registry=r
+        )
         self.db_write_seconds = Histogram(
             p + "db_write_seconds",
             "Duration of one database write transaction.",
             buckets=DB_BUCKETS,
             registry=r,
         )
+        # Series that exist from the start: rate() and ratio alerts then see the first increment too.
+        for source in SIGNAL_SOURCES:
+            self.messages_seen.labels(source)
+            for outcome in Outcome:
+                self.signals.labels(source, outcome.value)
+
+    def start_broker(self, broker: str) -> None:
+        """Zero series for a broker's order statuses and error kinds (`pending_submit` is never acknowledged)."""
+        for status in OrderStatus:
+            if status is not OrderStatus.PENDING_SUBMIT:
+                self.orders.labels(broker, status.value)
+        for kind in BROKER_ERROR_KINDS:
+            self.broker_errors.labels(broker, kind)
+
+    def start_limiter(self, limiter: str) -> None:
+        """Zero series for a rate limiter, so its block rate is 0 rather than absent before any wait."""
+        self.ratelimit_throttled.labels(limiter)
+        self.ratelimit_wait_seconds.labels(limiter)
 
     def observe_db_flush(self, seconds: float, _rows: int) -> None:
         self.db_write_seconds.observe(seconds)

@@ -14,10 +14,14 @@ log = structlog.get_logger(__name__)
 class Periodic:
     """Runs `job` every `interval` seconds; a failing run is logged and the next one runs as usual."""
 
-    def __init__(self, name: str, interval: float, job: Callable[[], Awaitable[object]]) -> None:
+    def __init__(
+        self, name: str, interval: float, job: Callable[[], Awaitable[object]], *, first_delay: float | None = None
+    ) -> None:
+        """`first_delay` (default: `interval`) is the wait before the first run."""
         self.name = name
         self.interval = interval
         self._job = job
+        self._first_delay = interval if first_delay is None else first_delay
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -31,8 +35,10 @@ class Periodic:
             self._task = None
 
     async def _run(self) -> None:
+        delay = self._first_delay
         while True:
-            await asyncio.sleep(self.interval)
+            await asyncio.sleep(delay)
+            delay = self.interval
             try:
                 await self._job()
             except Exception:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import Callable
 
 import discord
 import structlog
@@ -17,10 +18,15 @@ from bot.settings import Settings
 log = structlog.get_logger(__name__)
 
 
-async def run(settings: Settings) -> int:
-    """Run until stopped; problems a user can fix in the configuration are raised as ConfigError."""
+async def run(
+    settings: Settings, *, master_key: str | None = None, register_secret: Callable[[str], None] = lambda _v: None
+) -> int:
+    """Run until stopped; problems a user can fix in the configuration are raised as ConfigError.
+
+    `master_key` and `register_secret` go to `open_runtime` (broker credentials from the encrypted store).
+    """
     try:
-        return await _run(settings)
+        return await _run(settings, master_key, register_secret)
     except discord.LoginFailure as exc:
         raise ConfigError([f"discord.token: Discord refused the token ({exc})"]) from None
     except discord.PrivilegedIntentsRequired:
@@ -31,11 +37,11 @@ async def run(settings: Settings) -> int:
         raise ConfigError([f"discord.api_base_url: {exc}; set discord.gateway_url"]) from None
 
 
-async def _run(settings: Settings) -> int:
+async def _run(settings: Settings, master_key: str | None, register_secret: Callable[[str], None]) -> int:
     token = settings.discord.token
     if token is None or not token.get_secret_value():
         raise ConfigError(["discord.token: not set (config file, TRADECORD_DISCORD__TOKEN or DISCORD_TOKEN)"])
-    async with open_runtime(settings) as runtime:
+    async with open_runtime(settings, master_key=master_key, register_secret=register_secret) as runtime:
         rest, gateway = await configure_endpoints(
             runtime.http,
             settings.discord.api_base_url,

@@ -271,10 +271,14 @@ _DEFAULT_RATE_LIMITS = {
 class BrokerSettings(_Section):
     kind: Annotated[BrokerKind, _folded("lower")] = BrokerKind.PAPER
     base_url: str = "https://paper-api.alpaca.markets"
+    # Alpaca's market-data API root (latest trades for sizing and risk); without a version, like base_url.
+    data_url: str = "https://data.alpaca.markets"
     key_id: OptionalSecret = None
     secret_key: OptionalSecret = None
     exchange: Annotated[str | None, _folded("lower"), Field(min_length=1)] = None
     sandbox: bool = False
+    # ccxt: the currency cash and equity are counted in; balances of other assets are positions against it.
+    quote_currency: Annotated[str, _folded("upper"), Field(pattern=r"^[A-Z0-9]{2,10}$")] = "USDT"
     rate_per_second: float | None = Field(None, gt=0)
     burst: int | None = Field(None, ge=1)
     timeout_seconds: float = Field(10.0, gt=0)
@@ -283,6 +287,8 @@ class BrokerSettings(_Section):
     allow_short: bool = False
     live: bool = False
     paper_starting_cash: PositiveDecimal = Decimal("100000")
+    # How often resting orders are checked at the venue (and the paper market replays its quotes).
+    order_poll_seconds: float = Field(1.0, gt=0)
     quotes: dict[Symbol, PositiveDecimal] = Field(default_factory=dict)
 
     @property
@@ -291,7 +297,7 @@ class BrokerSettings(_Section):
         rate, burst = _DEFAULT_RATE_LIMITS[self.kind]
         return self.rate_per_second or rate, self.burst or burst
 
-    @field_validator("base_url")
+    @field_validator("base_url", "data_url")
     @classmethod
     def _unversioned_base_url(cls, value: str) -> str:
         """The venue root comes without a version: the adapter appends `/v2/...` itself."""
@@ -356,6 +362,12 @@ class RiskSettings(_Section):
 class StorageSettings(_Section):
     path: Path = Path("data/tradecord.db")
     batch_flush_seconds: float = Field(1.0, gt=0)
+    # History (README "Monitoring"): settled signal/order rows are deleted after retention_days; per-minute
+    # history is kept minute_history_days (2 at least: /stats 24h reads it), hourly history hourly_history_days.
+    retention_days: float = Field(90.0, ge=1)
+    minute_history_days: float = Field(7.0, ge=2)
+    hourly_history_days: float = Field(400.0, ge=31)
+    system_sample_seconds: float = Field(15.0, gt=0)
 
 
 class ServerSettings(_Section):
@@ -397,6 +409,10 @@ class AlertSettings(_Section):
     ratelimit_block_rate_warning: Ratio = 0.10
     ratelimit_block_rate_critical: Ratio = 0.50
     evaluation_interval_seconds: float = Field(15.0, gt=0)
+    # Hysteresis: evaluations in a row a change must last before it is announced, and how far back past a
+    # threshold (a fraction of it) a value must come before it counts as recovered.
+    consecutive_evaluations: int = Field(2, ge=1)
+    recovery_margin: float = Field(0.1, ge=0, lt=1)
 
     @model_validator(mode="after")
     def _warning_not_beyond_critical(self) -> Self:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -11,8 +12,9 @@ import discord
 import structlog
 from discord.ext import commands
 
-from bot.domain import ExecutionResult, Outcome, SignalEnvelope, SignalSource
+from bot.domain import ExecutionResult, Outcome, SignalEnvelope, SignalKind, SignalSource
 from bot.services.authority import Author
+from bot.services.progress import ProgressMarks
 
 if TYPE_CHECKING:
     from bot.client import TradecordBot
@@ -30,14 +32,33 @@ REACTIONS = {
 EXPLAINED = frozenset({Outcome.INVALID, Outcome.RISK_REJECTED, Outcome.FAILED})
 
 
-def _author(message: discord.Message) -> Author:
-    roles = getattr(message.author, "roles", ())
+def _author(message: discord.Message, member: discord.Member | None = None) -> Author:
+    author = member or message.author
+    roles = getattr(author, "roles", ())
     return Author(
-        id=message.author.id,
+        id=author.id,
         role_ids=frozenset(role.id for role in roles),
-        is_bot=message.author.bot,
+        is_bot=author.bot,
         webhook_id=message.webhook_id,
     )
+
+
+DONE = {
+    SignalKind.OPEN: "Executed",
+    SignalKind.CLOSE: "Closed",
+    SignalKind.UPDATE: "Updated",
+    SignalKind.CANCEL: "Canceled",
+}
+
+
+def _executed_text(result: ExecutionResult) -> str:
+    """"✅ Executed: 2 orders (2 filled) · signal `s-…`": what was done, with the venue's answers by status."""
+    statuses = Counter(ack.status.value for ack in result.orders)
+    done = ", ".join(f"{count} {status}" for status, count in sorted(statuses.items()))
+    count = len(result.orders)
+    orders = f"{count} order{'s' if count != 1 else ''} ({done})" if count else "done"
+    verb = "Executed" if result.signal is None else DONE[result.signal.kind]
+    return f"✅ {verb}: {orders} · signal `{result.signal_id}`"
 
 
 class SignalListener(commands.Cog):
@@ -45,9 +66,32 @@ class SignalListener(commands.Cog):
         self.bot = bot
         self.services = bot.services
         self._catch_up_lock = asyncio.Lock()
+        self._progress = ProgressMarks()
+        self._catching_up = True  # from each new gateway session until its catch-up is done
+        self._members: dict[int, discord.Member] = {}  # looked up for history messages, which lack roles
 
-    def _envelope(self, message: discord.Message, received_at: datetime, received_monotonic: float) -> SignalEnvelope:
-        refusal = self.services.authority.refusal(message.channel.id, _author(message))
+    async def _member(self, message: discord.Message) -> discord.Member | None:
+        """The author as a guild member, with roles. Gateway messages carry it; messages read from history
+        (catch-up) do not, and without it a trusted role would not be seen."""
+        if isinstance(message.author, discord.Member) or message.guild is None or message.webhook_id is not None:
+            return None
+        member = message.guild.get_member(message.author.id) or self._members.get(message.author.id)
+        if member is None:
+            try:
+                member = await message.guild.fetch_member(message.author.id)
+            except discord.NotFound:
+                return None  # no longer a member: no roles, so only a trusted user id can still authorize
+            except discord.HTTPException as exc:
+                log.warning("discord.member_lookup_failed", user_id=message.author.id, status=exc.status)
+                return None
+            self._members[member.id] = member
+        return member
+
+    async def _envelope(
+        self, message: discord.Message, received_at: datetime, received_monotonic: float
+    ) -> SignalEnvelope:
+        author = _author(message, await self._member(message))
+        refusal = self.services.authority.refusal(message.channel.id, author)
         reference = message.reference
         return SignalEnvelope(
             source=SignalSource.DISCORD,
@@ -73,14 +117,24 @@ class SignalListener(commands.Cog):
 
     async def _process(self, message: discord.Message, received_at: datetime, received_monotonic: float) -> None:
         in_signal_channel = self.services.authority.is_signal_channel(message.channel.id)
+        channel_id = str(message.channel.id)
         if in_signal_channel:
-            self.services.writer.note_message(str(message.channel.id), message.id)
+            self._progress.begin(channel_id, message.id)
         try:
-            result = await self.services.intake.handle(self._envelope(message, received_at, received_monotonic))
+            envelope = await self._envelope(message, received_at, received_monotonic)
+            result = await self.services.intake.handle(envelope)
         except Exception:
             # A bug or a storage failure must not pass silently: log it with the message and tell the author.
             log.exception("signal.crashed", channel_id=message.channel.id, message_id=message.id)
             result = ExecutionResult(Outcome.FAILED, reason="internal error (logged); check /health before re-posting")
+        finally:
+            if in_signal_channel:
+                mark = self._progress.finish(channel_id, message.id)
+                # Only once handled (a mark past a message in flight would lose it to a crash), and not while
+                # a catch-up is due: live messages arrive before on_ready, and a mark moved past the gap the
+                # catch-up is about to read would skip what was posted while the bot was away.
+                if not self._catching_up:
+                    self.services.writer.note_message(channel_id, mark)
         if in_signal_channel and not result.replayed:
             await self._answer(message, result)
 
@@ -89,12 +143,58 @@ class SignalListener(commands.Cog):
         if emoji is None:
             return
         try:
-            await message.add_reaction(emoji)
+            # The reply goes first, so once the reaction shows the author has the whole answer.
             if result.outcome in EXPLAINED and result.reason:
                 trace = f" (signal `{result.signal_id}`)" if result.signal_id else ""
                 await message.reply(f"{emoji} Not executed: {result.reason}{trace}", mention_author=False)
+            elif result.outcome is Outcome.EXECUTED and result.signal_id:
+                # One short line, pinging nobody: members see the fill, the provider gets an id for /trace.
+                await message.reply(_executed_text(result), mention_author=False, silent=True)
+            await message.add_reaction(emoji)
         except discord.HTTPException as exc:
             log.warning("discord.reply_failed", signal_id=result.signal_id, status=exc.status, error=exc.text)
+
+    @commands.Cog.listener()
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        """The raw event: `on_message_edit` only fires for messages still in discord.py's cache."""
+        received_monotonic = time.perf_counter()
+        message = payload.message
+        if message.guild is None or message.edited_at is None or not self._watched(message):
+            return
+        envelope = await self._envelope(message, datetime.now(UTC), received_monotonic)
+        try:
+            result = await self.services.edits.on_edit(envelope, message.edited_at)
+        except Exception:
+            log.exception("signal.edit_crashed", channel_id=message.channel.id, message_id=message.id)
+            result = ExecutionResult(Outcome.FAILED, reason="internal error (logged) while applying the edit")
+        if result is not None and not result.replayed:
+            await self._answer(message, result)
+
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        if payload.guild_id is None or not self.services.authority.is_signal_channel(payload.channel_id):
+            return
+        envelope = SignalEnvelope(
+            source=SignalSource.DISCORD,
+            channel_id=str(payload.channel_id),
+            message_id=str(payload.message_id),
+            author_id="",  # Discord does not say who deleted it; the handler acts for the signal's author
+            text="",
+            received_at=datetime.now(UTC),
+            received_monotonic=time.perf_counter(),
+            authorized=True,
+        )
+        try:
+            result = await self.services.edits.on_delete(envelope)
+        except Exception:
+            log.exception("signal.delete_crashed", channel_id=payload.channel_id, message_id=payload.message_id)
+            return
+        if result is not None:
+            log.info("signal.deleted", signal_id=result.signal_id, outcome=result.outcome.value, reason=result.reason)
+
+    def _watched(self, message: discord.Message) -> bool:
+        own = self.bot.user is not None and message.author.id == self.bot.user.id
+        return not own and self.services.authority.is_signal_channel(message.channel.id)
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
@@ -102,10 +202,20 @@ class SignalListener(commands.Cog):
         async with self._catch_up_lock:
             try:
                 await self._catch_up()
+                self._catching_up = False
             finally:
                 self.services.readiness.caught_up = True
 
+    @commands.Cog.listener()
+    async def on_connect(self) -> None:
+        self._catching_up = True  # a fresh session: on_ready will read what was missed
+
+    @commands.Cog.listener()
+    async def on_resumed(self) -> None:
+        self._catching_up = False  # Discord replayed what was missed; no catch-up follows a resume
+
     async def _catch_up(self) -> None:
+        self._members.clear()  # roles may have changed since the last catch-up
         max_age = self.services.max_catch_up_age_seconds
         oldest = None if max_age is None else datetime.now(UTC) - timedelta(seconds=max_age)
         for channel_id in sorted(self.services.authority.signal_channel_ids):

@@ -158,4 +158,82 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX signal_events_signal ON signal_events (signal_id, id);
     """,
+    # history (/stats, /api/series, health): hourly activity beside the per-minute rows; latency histogram,
+    # rejection reasons and order statuses per minute (period 60) and hour (3600); system samples; a running
+    # realized-PnL total per paper fill. Order statuses are kept by triggers inside the order writes.
+    """
+    CREATE TABLE activity_hourly (
+        hour INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        name TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (hour, source, name)
+    ) WITHOUT ROWID;
+    INSERT INTO activity_hourly (hour, source, name, count)
+        SELECT minute / 60, source, name, SUM(count) FROM activity GROUP BY minute / 60, source, name;
+
+    CREATE TABLE latency_histogram (
+        period INTEGER NOT NULL,
+        slot INTEGER NOT NULL,
+        bucket INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (period, slot, bucket)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE rejections (
+        period INTEGER NOT NULL,
+        slot INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (period, slot, reason)
+    ) WITHOUT ROWID;
+    INSERT INTO rejections (period, slot, reason, count)
+        SELECT p.period, CAST(s.received_at / p.period AS INTEGER), substr(s.reason, 1, 200), COUNT(*)
+        FROM signals AS s, (SELECT 60 AS period UNION ALL SELECT 3600) AS p
+        WHERE s.outcome IN ('risk_rejected', 'invalid', 'failed', 'unauthorized') AND s.reason IS NOT NULL
+        GROUP BY 1, 2, 3;
+
+    CREATE TABLE order_statuses (
+        period INTEGER NOT NULL,
+        slot INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (period, slot, status)
+    ) WITHOUT ROWID;
+    INSERT INTO order_statuses (period, slot, status, count)
+        SELECT p.period, CAST(o.created_at / p.period AS INTEGER), o.status, COUNT(*)
+        FROM orders AS o, (SELECT 60 AS period UNION ALL SELECT 3600) AS p
+        GROUP BY 1, 2, 3;
+    CREATE TRIGGER orders_count_insert AFTER INSERT ON orders BEGIN
+        INSERT INTO order_statuses (period, slot, status, count) VALUES
+            (60, CAST(NEW.created_at / 60 AS INTEGER), NEW.status, 1),
+            (3600, CAST(NEW.created_at / 3600 AS INTEGER), NEW.status, 1)
+        ON CONFLICT (period, slot, status) DO UPDATE SET count = count + excluded.count;
+    END;
+    CREATE TRIGGER orders_count_status AFTER UPDATE OF status ON orders WHEN OLD.status IS NOT NEW.status BEGIN
+        INSERT INTO order_statuses (period, slot, status, count) VALUES
+            (60, CAST(OLD.created_at / 60 AS INTEGER), OLD.status, -1),
+            (3600, CAST(OLD.created_at / 3600 AS INTEGER), OLD.status, -1),
+            (60, CAST(NEW.created_at / 60 AS INTEGER), NEW.status, 1),
+            (3600, CAST(NEW.created_at / 3600 AS INTEGER), NEW.status, 1)
+        ON CONFLICT (period, slot, status) DO UPDATE SET count = count + excluded.count;
+    END;
+
+    CREATE TABLE system_samples (
+        at REAL NOT NULL,
+        period REAL NOT NULL,
+        memory_mb REAL,
+        cpu_percent REAL,
+        loop_lag_ms REAL,
+        discord_latency_ms REAL
+    );
+    CREATE INDEX system_samples_at ON system_samples (at);
+
+    ALTER TABLE paper_fills ADD COLUMN realized_pnl_total TEXT;
+    CREATE INDEX paper_fills_filled_at ON paper_fills (filled_at);
+    """,
+    # risk: the per-symbol cooldown looks up the last executed entry in a symbol.
+    """
+    CREATE INDEX signals_symbol ON signals (symbol, received_at);
+    """,
 )

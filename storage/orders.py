@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -12,6 +13,7 @@ import aiosqlite
 from bot.domain import AssetClass, OrderAck, OrderRequest, OrderStatus, OrderType, Side
 from storage.codec import dec_from_db, dec_to_db, time_from_db, time_to_db
 from storage.database import Database
+from storage.trace import TraceEvent, TraceRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,22 +102,27 @@ class OrderRepository:
             ),
         )
 
-    async def record_ack(self, ack: OrderAck, at: datetime, *, attempts: int) -> None:
-        await self._db.execute(
-            "UPDATE orders SET status = ?, broker_order_id = COALESCE(?, broker_order_id), filled_quantity = ?,"
-            " average_fill_price = COALESCE(?, average_fill_price), reason = ?, attempts = ?, updated_at = ?"
-            " WHERE client_order_id = ?",
-            (
-                ack.status.value,
-                ack.broker_order_id,
-                dec_to_db(ack.filled_quantity),
-                dec_to_db(ack.average_fill_price),
-                ack.reason,
-                attempts,
-                time_to_db(at),
-                ack.client_order_id,
-            ),
-        )
+    async def record_ack(
+        self, ack: OrderAck, at: datetime, *, attempts: int, events: Sequence[TraceEvent] = ()
+    ) -> None:
+        """Store the venue's answer, and the trace steps that led to it in the same commit."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE orders SET status = ?, broker_order_id = COALESCE(?, broker_order_id), filled_quantity = ?,"
+                " average_fill_price = COALESCE(?, average_fill_price), reason = ?, attempts = ?, updated_at = ?"
+                " WHERE client_order_id = ?",
+                (
+                    ack.status.value,
+                    ack.broker_order_id,
+                    dec_to_db(ack.filled_quantity),
+                    dec_to_db(ack.average_fill_price),
+                    ack.reason,
+                    attempts,
+                    time_to_db(at),
+                    ack.client_order_id,
+                ),
+            )
+            await TraceRepository.insert(conn, events)
 
     async def set_exits(
         self, client_order_id: str, stop_loss: Decimal | None, take_profit: Decimal | None, at: datetime
@@ -150,6 +157,14 @@ class OrderRepository:
         )
         return [_row_to_record(row) for row in rows]
 
+    async def working(self, limit: int) -> list[OrderRecord]:
+        """Orders the venue is still working (resting, part-filled), least recently checked first."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM orders WHERE status IN (?, ?) ORDER BY updated_at LIMIT ?",
+            (OrderStatus.ACCEPTED.value, OrderStatus.PARTIALLY_FILLED.value, limit),
+        )
+        return [_row_to_record(row) for row in rows]
+
     async def recent(self, limit: int = 50, status: OrderStatus | None = None) -> list[OrderRecord]:
         if status is None:
             rows = await self._db.fetchall("SELECT * FROM orders ORDER BY created_at DESC LIMIT ?", (limit,))
@@ -158,4 +173,25 @@ class OrderRepository:
                 "SELECT * FROM orders WHERE status = ? ORDER BY created_at DESC LIMIT ?",
                 (status.value, limit),
             )
+        return [_row_to_record(row) for row in rows]
+
+    async def page(
+        self, limit: int, *, status: OrderStatus | None = None, before: str | None = None
+    ) -> list[OrderRecord]:
+        """Newest first; `before` is the client order id the previous page ended at (keyset pagination)."""
+        clauses: list[str] = []
+        params: list[object] = []
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(status.value)
+        if before is not None:
+            clauses.append(
+                "(created_at, client_order_id) < (SELECT created_at, client_order_id FROM orders"
+                " WHERE client_order_id = ?)"
+            )
+            params.append(before)
+        where = " WHERE " + " AND ".join(clauses) if clauses else ""
+        rows = await self._db.fetchall(
+            f"SELECT * FROM orders{where} ORDER BY created_at DESC, client_order_id DESC LIMIT ?", (*params, limit)
+        )
         return [_row_to_record(row) for row in rows]

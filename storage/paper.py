@@ -208,7 +208,7 @@ class PaperBooks:
         conn: aiosqlite.Connection, fill: Fill, position: Position | None, cash_delta: Decimal
     ) -> None:
         """Record a fill and the position and cash it leaves, inside the caller's transaction."""
-        await conn.execute(
+        inserted = await conn.execute(
             "INSERT INTO paper_fills (client_order_id, symbol, side, quantity, price, realized_pnl, filled_at, kind)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -243,8 +243,25 @@ class PaperBooks:
             "UPDATE paper_account SET cash = ?, realized_pnl = ? WHERE id = 1",
             (dec_to_db(cash + cash_delta), dec_to_db(realized + fill.realized_pnl)),
         )
+        # The running total lets `realized_pnl_since` answer with two indexed reads instead of a sum.
+        await conn.execute(
+            "UPDATE paper_fills SET realized_pnl_total = ? WHERE id = ?",
+            (dec_to_db(realized + fill.realized_pnl), inserted.lastrowid),
+        )
 
     async def realized_pnl_since(self, since: datetime) -> Decimal:
-        """PnL realized by fills since `since` (for `/stats` and `/pnl`)."""
-        rows = await self.db.fetchall("SELECT realized_pnl FROM paper_fills WHERE filled_at >= ?", (time_to_db(since),))
-        return sum((Decimal(row[0]) for row in rows), Decimal(0))
+        """PnL realized by fills since `since` (for `/stats` and `/pnl`): the account's realized total now,
+        minus the running total just before the first fill in the window."""
+        first = await self.db.fetchone(  # one statement, so the account and the fill are read from one snapshot
+            "SELECT realized_pnl, realized_pnl_total, (SELECT realized_pnl FROM paper_account WHERE id = 1) AS now"
+            " FROM paper_fills WHERE filled_at >= ? ORDER BY filled_at, id LIMIT 1",
+            (time_to_db(since),),
+        )
+        if first is None:
+            return Decimal(0)
+        if first["realized_pnl_total"] is None:  # fills recorded before the running total existed
+            rows = await self.db.fetchall(
+                "SELECT realized_pnl FROM paper_fills WHERE filled_at >= ?", (time_to_db(since),)
+            )
+            return sum((Decimal(row[0]) for row in rows), Decimal(0))
+        return Decimal(first["now"]) - (Decimal(first["realized_pnl_total"]) - Decimal(first["realized_pnl"]))

@@ -141,6 +141,15 @@ class SignalRepository:
         )
         return None if row is None else str(row[0])
 
+    async def last_entry_at(self, symbol: str) -> datetime | None:
+        """When the most recent executed opening signal in `symbol` (from anyone) arrived: the cooldown's start."""
+        row = await self._db.fetchone(
+            "SELECT received_at FROM signals WHERE symbol = ? AND kind = 'open' AND outcome = ?"
+            " ORDER BY received_at DESC LIMIT 1",
+            (symbol, Outcome.EXECUTED.value),
+        )
+        return None if row is None else time_from_db(row[0])
+
     async def last_executed_open(
         self, source: SignalSource, channel_id: str, author_id: str, symbol: str
     ) -> SignalRecord | None:
@@ -154,4 +163,23 @@ class SignalRepository:
 
     async def recent(self, limit: int = 50) -> list[SignalRecord]:
         rows = await self._db.fetchall("SELECT * FROM signals ORDER BY received_at DESC LIMIT ?", (limit,))
+        return [_row_to_record(row) for row in rows]
+
+    async def page(self, limit: int, *, outcome: str | None = None, before: str | None = None) -> list[SignalRecord]:
+        """Newest first; `outcome` filters (`pending` included), `before` is the id the previous page ended at.
+
+        Keyset pagination on (received_at, id): a page stays correct while new signals arrive.
+        """
+        clauses: list[str] = []
+        params: list[object] = []
+        if outcome is not None:
+            clauses.append("outcome = ?")
+            params.append(outcome)
+        if before is not None:
+            clauses.append("(received_at, id) < (SELECT received_at, id FROM signals WHERE id = ?)")
+            params.append(before)
+        where = " WHERE " + " AND ".join(clauses) if clauses else ""
+        rows = await self._db.fetchall(
+            f"SELECT * FROM signals{where} ORDER BY received_at DESC, id DESC LIMIT ?", (*params, limit)
+        )
         return [_row_to_record(row) for row in rows]

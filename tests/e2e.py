@@ -36,11 +36,11 @@ def e2e_settings(tmp_path: Path, fake: FakeDiscord, world: DiscordWorld, **secti
     for section, values in sections.items():
         config.setdefault(section, {}).update(values)
     path = tmp_path / "config.toml"
-    path.write_text("\n".join(f"[{name}]\n" + _toml_table(values) for name, values in config.items()))
+    path.write_text("\n".join(f"[{name}]\n" + toml_table(values) for name, values in config.items()))
     return load_settings(path, environ={})
 
 
-def _toml_table(values: dict[str, Any]) -> str:
+def toml_table(values: dict[str, Any]) -> str:
     lines = []
     for key, value in values.items():
         if isinstance(value, dict):

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from bot.domain import SignalEnvelope, SignalSource
 from bot.execution.broker import Broker, StaticQuotes
+from bot.execution.day_start import DayStartEquity
 from bot.execution.executor import ExecutionSettings, Executor
 from bot.execution.kill_switch import KillSwitch
 from bot.execution.paper import PaperBroker
@@ -65,6 +66,7 @@ async def build_pipeline(
         limits=limits or RiskLimits(allow_short=False),
         sizing=Sizing(),
         kill_switch=kill_switch,
+        day_start=DayStartEquity(StateRepository(db), lambda: datetime.now(UTC)),
         metrics=metrics,
         clock=lambda: datetime.now(UTC),
         settings=ExecutionSettings(),

@@ -168,7 +168,7 @@ async def test_side_server_health_and_api_stats_follow_the_contract(
             stats = await response.json()
         assert stats["success"] is True
         assert stats["data"]["signals"]["by_outcome"] == {"executed": 1}
-        assert stats["data"]["orders"] == {"total": 2, "by_status": {"filled": 2}}
+        assert stats["data"]["orders"]["total"] == 2 and stats["data"]["orders"]["by_status"] == {"filled": 2}
         async with http.get(side_url(runtime, "/api/stats?window=2y")) as response:
             assert response.status == 400
 

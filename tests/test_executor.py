@@ -148,3 +148,33 @@ async def test_same_signal_from_same_author_within_window_is_a_duplicate(
     again = await pipeline.executor.execute(make_envelope("BUY AAPL"), BUY_AAPL)
     assert again.outcome is Outcome.DUPLICATE
     assert await paper_order_count(pipeline.db) == 2
+
+
+async def test_daily_loss_limit_pauses_trading_until_resumed(db: Database, make_envelope: EnvelopeFactory) -> None:
+    """Realized plus unrealized loss since the day began reaching the limit refuses the entry and engages
+    the kill switch, which persists; closes still go through."""
+    pipeline = await build_pipeline(db, limits=RiskLimits(max_daily_loss=Decimal(500)))
+    buy = OpenSignal(Side.BUY, "AAPL", AssetClass.EQUITY, quantity=Decimal(100))
+    assert (await pipeline.executor.execute(make_envelope("BUY AAPL 100"), buy)).outcome is Outcome.EXECUTED
+    pipeline.quotes.set("AAPL", Decimal("144.99"))  # 100 x -5.01 unrealized
+    again = OpenSignal(Side.BUY, "TSLA", AssetClass.EQUITY, quantity=Decimal(1))
+    refused = await pipeline.executor.execute(make_envelope("BUY TSLA 1"), again)
+    assert refused.outcome is Outcome.RISK_REJECTED
+    assert refused.reason == "daily loss 501.00 reached risk.max_daily_loss (500)"
+    restarted = await build_pipeline(db, limits=RiskLimits(max_daily_loss=Decimal(500)))
+    assert restarted.kill_switch.engaged
+    closed = await restarted.executor.execute(make_envelope("CLOSE AAPL"), CloseSignal("AAPL"))
+    assert closed.outcome is Outcome.EXECUTED
+
+
+async def test_cooldown_refuses_a_second_entry_in_the_same_symbol(db: Database, make_envelope: EnvelopeFactory) -> None:
+    pipeline = await build_pipeline(db, limits=RiskLimits(cooldown_seconds=60))
+    first = OpenSignal(Side.BUY, "AAPL", AssetClass.EQUITY, quantity=Decimal(10))
+    assert (
+        await pipeline.executor.execute(make_envelope("BUY AAPL 10", author_id="1"), first)
+    ).outcome is Outcome.EXECUTED
+    second = OpenSignal(Side.BUY, "AAPL", AssetClass.EQUITY, quantity=Decimal(20))
+    refused = await pipeline.executor.execute(make_envelope("BUY AAPL 20", author_id="2"), second)
+    assert refused.outcome is Outcome.RISK_REJECTED and "cooldown_seconds is 60" in (refused.reason or "")
+    other = OpenSignal(Side.BUY, "TSLA", AssetClass.EQUITY, quantity=Decimal(1))
+    assert (await pipeline.executor.execute(make_envelope("BUY TSLA 1"), other)).outcome is Outcome.EXECUTED

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -142,3 +143,19 @@ def test_redactor_leaves_ordinary_events_alone() -> None:
     redactor = SecretRedactor(["ab"])
     event = {"event": "signal.processed", "outcome": "executed", "latency_ms": 1.5, "about": "tabs"}
     assert redactor(None, "info", dict(event)) == event
+
+
+def test_uncaught_thread_exceptions_are_logged_redacted() -> None:
+    """An exception no thread caught becomes a redacted log line instead of a raw traceback on stderr."""
+    stream = io.StringIO()
+    configure_logging(json=True, stream=stream, secrets=[SECRET])
+
+    def fail() -> None:
+        raise RuntimeError(f"worker saw {SECRET}")
+
+    worker = threading.Thread(target=fail, name="worker-1")
+    worker.start()
+    worker.join()
+    (line,) = json_lines(stream)
+    assert line["event"] == "thread.crashed" and line["thread_name"] == "worker-1"
+    assert "RuntimeError: worker saw" in line["exception"] and SECRET not in stream.getvalue()

@@ -20,6 +20,8 @@ from bot.domain import (
 )
 from bot.execution.executor import fingerprint
 from bot.execution.ids import signal_id
+from bot.execution.submitter import OrderSubmitter, RetryPolicy
+from bot.execution.tracker import OrderTracker
 from storage.database import Database
 from storage.signals import SignalRecord
 from tests.support import EnvelopeFactory, Pipeline, build_pipeline
@@ -33,6 +35,10 @@ BRACKET = OpenSignal(
     take_profits=(Decimal("160"), Decimal("165")),
     quantity=Decimal("10"),
 )
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
 RESTING = replace(BRACKET, entry=Entry(EntryType.LIMIT, price=Decimal("140")), take_profits=())
 
 
@@ -152,3 +158,17 @@ async def test_an_interrupted_stop_move_is_finished_at_start_up(db: Database, ma
     finished = await restarted.signals.get(record.id)
     assert finished is not None and finished.outcome is Outcome.EXECUTED
     assert await venue_exits(db, opened) == [("150", "160"), ("150", "165")]
+
+
+async def test_tracker_records_a_resting_entry_that_filled_at_the_venue(
+    pipeline: Pipeline, make_envelope: EnvelopeFactory
+) -> None:
+    opened = await open_bracket(pipeline, make_envelope, RESTING)
+    tracker = OrderTracker(pipeline.orders, OrderSubmitter(pipeline.broker, pipeline.metrics, RetryPolicy()), now)
+    assert await tracker.sync() == 0  # still resting: nothing changed
+    pipeline.quotes.set("AAPL", Decimal("139.5"))
+    await pipeline.broker.simulate()
+    assert await tracker.sync() == 1
+    (leg,) = await pipeline.orders.for_signal(opened)
+    assert (leg.status, leg.filled_quantity, leg.average_fill_price) == (OrderStatus.FILLED, 10, Decimal("139.5"))
+    assert await pipeline.orders.working(10) == []

@@ -81,6 +81,7 @@ def test_crypto_quantities_keep_eight_decimals() -> None:
         (RiskLimits(max_signal_age_seconds=60), context(received_at=NOW - timedelta(minutes=5)), "max_signal_age"),
         (RiskLimits(), context(kill_switch=True), "kill switch"),
         (RiskLimits(max_daily_loss=Decimal(100)), context(daily_pnl=Decimal(-150)), "max_daily_loss"),
+        (RiskLimits(cooldown_seconds=60), context(last_entry_at=NOW - timedelta(seconds=20)), "cooldown_seconds"),
     ],
 )
 def test_each_limit_rejects_with_its_name(limits: RiskLimits, ctx: RiskContext, fragment: str) -> None:
@@ -124,8 +125,20 @@ def test_close_half_sells_half_the_position() -> None:
     assert decision.approved and decision.quantity == Decimal("0.25")
 
 
-def test_close_is_blocked_by_the_kill_switch() -> None:
-    """While trading is paused even closing signals wait for /resume."""
+def test_close_is_allowed_while_the_kill_switch_is_engaged() -> None:
+    """Pausing stops new entries only: a close still reduces the position while trading is paused."""
     held = Position("AAPL", Decimal(10), Decimal(90))
     decision = evaluate_close(CloseSignal("AAPL"), "AAPL", RiskLimits(), context(position=held, kill_switch=True))
-    assert not decision.approved
+    assert decision.approved and decision.quantity == Decimal(10)
+
+
+def test_cooldown_lets_the_next_entry_through_once_it_has_passed() -> None:
+    signal = OpenSignal(Side.BUY, "AAPL", AssetClass.EQUITY, quantity=Decimal(10))
+    ctx = context(last_entry_at=NOW - timedelta(seconds=61))
+    assert evaluate_open(signal, RiskLimits(cooldown_seconds=60), Sizing(), ctx).approved
+
+
+def test_a_small_daily_loss_does_not_stop_trading() -> None:
+    signal = OpenSignal(Side.BUY, "AAPL", AssetClass.EQUITY, quantity=Decimal(10))
+    ctx = context(daily_pnl=Decimal("-99.99"))
+    assert evaluate_open(signal, RiskLimits(max_daily_loss=Decimal(100)), Sizing(), ctx).approved

@@ -18,7 +18,7 @@ async def activity(db: Database) -> dict[str, int]:
 
 
 async def test_counts_are_aggregated_per_minute_and_flushed_together(db: Database) -> None:
-    """A thousand counts in one minute become one upserted row, written by a single flush."""
+    """A thousand counts in one minute become one upserted row per resolution, written by a single flush."""
     flushes: list[int] = []
     writer = BatchWriter(db, on_flush=lambda _seconds, rows: flushes.append(rows))
     for _ in range(1000):
@@ -26,7 +26,7 @@ async def test_counts_are_aggregated_per_minute_and_flushed_together(db: Databas
     writer.count("discord", "outcome.executed", at=125.0)
     assert writer.depth == 2
     await writer.flush()
-    assert flushes == [2]
+    assert flushes == [4]  # two names, each one per-minute and one per-hour row
     assert await activity(db) == {"messages_seen": 1000, "outcome.executed": 1}
     writer.count("discord", "messages_seen", at=130.0)
     await writer.flush()
@@ -78,3 +78,18 @@ async def test_the_timer_flushes_without_being_asked(db: Database) -> None:
             await asyncio.sleep(0.01)
     await writer.stop()
     assert await activity(db) == {"messages_seen": 1}
+
+
+async def test_stopping_while_a_flush_waits_loses_and_doubles_nothing(db: Database) -> None:
+    """A flush cancelled by shutdown while its write is queued still commits; the final flush adds the rest."""
+    writer = BatchWriter(db)
+    writer.count("discord", "messages_seen", at=60.0, n=2)
+    async with db.transaction():  # another write holds the database: the flush has to wait for it
+        flushing = asyncio.create_task(writer.flush())
+        await asyncio.sleep(0.05)
+        flushing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await flushing
+        writer.count("discord", "messages_seen", at=60.0, n=1)
+    await writer.stop()
+    assert await activity(db) == {"messages_seen": 3}

@@ -32,17 +32,20 @@ from bot.domain import (
     UpdateSignal,
 )
 from bot.execution.broker import Broker
+from bot.execution.day_start import DayStartEquity
 from bot.execution.ids import signal_id as make_signal_id
 from bot.execution.kill_switch import KillSwitch
 from bot.execution.management import Action, CancelEntry, MoveExits, entry_legs, plan_cancel, plan_update
 from bot.execution.orders import close_leg, open_legs
-from bot.execution.risk import RiskContext, RiskLimits, Sizing, evaluate_close, evaluate_open
+from bot.execution.risk import RiskContext, RiskLimits, Sizing, daily_loss_reached, evaluate_close, evaluate_open
 from bot.execution.submitter import Lookup, OrderSubmitter
+from bot.execution.trace import SignalTrace, leg_events
 from bot.metrics import Metrics
 from bot.signals.schema import signal_to_dict
 from storage.database import Database
 from storage.orders import OrderRepository
 from storage.signals import SignalRecord, SignalRepository
+from storage.trace import TraceRepository
 
 log = structlog.get_logger(__name__)
 Clock = Callable[[], datetime]
@@ -81,10 +84,12 @@ class Executor:
         limits: RiskLimits,
         sizing: Sizing,
         kill_switch: KillSwitch,
+        day_start: DayStartEquity,
         metrics: Metrics,
         clock: Clock,
         settings: ExecutionSettings,
     ) -> None:
+        self._day_start = day_start
         self._db = db
         self._signals = signals
         self._orders = orders
@@ -98,18 +103,34 @@ class Executor:
         self._settings = settings
 
     async def record_refusal(
-        self, envelope: SignalEnvelope, signal: Signal | None, outcome: Outcome, reason: str
+        self,
+        envelope: SignalEnvelope,
+        signal: Signal | None,
+        outcome: Outcome,
+        reason: str,
+        *,
+        trace: SignalTrace | None = None,
     ) -> ExecutionResult:
         """Record a message that will not trade (invalid, unauthorized) so it can be traced and counted."""
         record = self._record(envelope, signal, outcome, reason)
+        trace = trace or SignalTrace.received(envelope)
         async with self._db.transaction() as conn:
             inserted = await self._signals.insert(conn, record)
+            if inserted:
+                if signal is not None:
+                    trace.decided(self._clock(), outcome, reason, 0)
+                await TraceRepository.insert(conn, trace.take())
         if not inserted:
             return await self._replayed(envelope)
         return ExecutionResult(outcome, record.id, reason, signal)
 
     async def execute(
-        self, envelope: SignalEnvelope, signal: Signal, *, manages: SignalRecord | None = None
+        self,
+        envelope: SignalEnvelope,
+        signal: Signal,
+        *,
+        manages: SignalRecord | None = None,
+        trace: SignalTrace | None = None,
     ) -> ExecutionResult:
         """Take an authorized, parsed signal to the broker (or to a recorded rejection).
 
@@ -131,6 +152,10 @@ class Executor:
                 plan = _Plan(Outcome.DUPLICATE, f"same signal as {duplicate_of} from the same author")
                 record = self._record(envelope, signal, plan.outcome, plan.reason, plan.target_signal_id)
             inserted = await self._signals.insert(conn, record)
+            if inserted:  # the early steps ride in this commit, before anything reaches the broker
+                trace = trace or SignalTrace.received(envelope)
+                trace.decided(self._clock(), plan.outcome, plan.reason, len(plan.legs) + len(plan.actions))
+                await TraceRepository.insert(conn, trace.take())
             for leg, request in enumerate(plan.legs if inserted and plan.outcome is None else (), start=1):
                 await self._orders.insert_intent(conn, record.id, leg, self._broker.name, request, self._clock())
         if not inserted:
@@ -203,9 +228,13 @@ class Executor:
         tif = self._settings.time_in_force
         match signal:
             case OpenSignal():
-                decision = evaluate_open(
-                    signal, self._limits, self._sizing, await self._context(envelope, signal.symbol)
-                )
+                ctx = await self._context(envelope, signal.symbol)
+                decision = evaluate_open(signal, self._limits, self._sizing, ctx)
+                if daily_loss_reached(self._limits, ctx) and not self._kill_switch.engaged:
+                    await self._kill_switch.set(True)  # the limit pauses trading until an admin's /resume
+                    log.warning(
+                        "risk.daily_loss_paused", daily_pnl=str(ctx.daily_pnl), limit=str(self._limits.max_daily_loss)
+                    )
                 if not decision.approved or decision.quantity is None:
                     return _Plan(Outcome.RISK_REJECTED, decision.reason)
                 return _Plan(None, None, tuple(open_legs(signal, decision.quantity, tif=tif, origin=envelope)))
@@ -237,14 +266,20 @@ class Executor:
             position=position,
             open_positions=sum(1 for p in positions if p.quantity != 0),
             equity=account.equity,
+            daily_pnl=await self._day_start.pnl(account.equity),
+            last_entry_at=await self._signals.last_entry_at(symbol) if self._limits.cooldown_seconds else None,
         )
 
     async def _send(self, record: SignalRecord, legs: tuple[OrderRequest, ...], started: float) -> ExecutionResult:
         acks: list[OrderAck] = []
-        for request in legs:
+        for leg, request in enumerate(legs, start=1):
+            sent_at = self._clock()
             submission = await self._submitter.submit(request)
-            ack = submission.ack
-            await self._orders.record_ack(ack, self._clock(), attempts=submission.attempts)
+            ack, acked_at = submission.ack, self._clock()
+            steps = leg_events(
+                record.id, leg, request, ack, sent_at=sent_at, acked_at=acked_at, attempts=submission.attempts
+            )
+            await self._orders.record_ack(ack, acked_at, attempts=submission.attempts, events=steps)
             self._metrics.orders.labels(self._broker.name, ack.status.value).inc()
             log.info(
                 "order.acknowledged",
@@ -261,7 +296,7 @@ class Executor:
         if not any(ack.status is OrderStatus.UNKNOWN for ack in acks):
             # A leg whose outcome is unknown keeps the signal pending: start-up recovery settles both.
             await self._signals.finish(record.id, outcome, reason, latency, self._clock())
-        return ExecutionResult(outcome, record.id, reason, record.signal, tuple(acks))
+        return ExecutionResult(outcome, record.id, reason, record.signal, tuple(acks), latency_seconds=latency)
 
     async def recover(self) -> int:
         """Settle what a crash left in flight, before new signals are taken; returns the orders settled.
@@ -275,12 +310,17 @@ class Executor:
             found = await self._submitter.look_up(order.client_order_id)
             if found is Lookup.UNANSWERED:
                 continue
+            sent_at = self._clock() if found is Lookup.ABSENT else None  # None: the venue's record answered
             if found is Lookup.ABSENT:
                 submission = await self._submitter.submit(order.request)
                 ack, attempts = submission.ack, order.attempts + submission.attempts
             else:
                 ack, attempts = found, order.attempts
-            await self._orders.record_ack(ack, self._clock(), attempts=attempts)
+            at = self._clock()
+            steps = leg_events(
+                order.signal_id, order.leg, order.request, ack, sent_at=sent_at, acked_at=at, attempts=attempts
+            )
+            await self._orders.record_ack(ack, at, attempts=attempts, events=steps)
             self._metrics.orders.labels(self._broker.name, ack.status.value).inc()
             log.info("order.reconciled", client_order_id=ack.client_order_id, status=ack.status.value)
             settled += 1

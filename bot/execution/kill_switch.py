@@ -1,4 +1,7 @@
-"""The kill switch: while engaged no new position is opened or closed by a signal. Survives restarts."""
+"""The kill switch: while engaged no new entry is placed. Survives restarts.
+
+Closes still go through (a provider's CLOSE or an admin's `/close`): pausing must never trap a position.
+"""
 
 from __future__ import annotations
 

@@ -36,6 +36,7 @@ class RiskLimits:
     max_leverage: Decimal | None = None
     max_daily_loss: Decimal | None = None
     max_signal_age_seconds: float | None = None
+    cooldown_seconds: float = 0.0
     symbol_allowlist: frozenset[str] = frozenset()
     symbol_denylist: frozenset[str] = frozenset()
     allow_short: bool = False
@@ -52,7 +53,8 @@ class RiskContext:
     position: Position | None
     open_positions: int
     equity: Decimal | None
-    daily_pnl: Decimal | None = None
+    daily_pnl: Decimal | None = None  # equity now minus equity at the start of the UTC day
+    last_entry_at: datetime | None = None  # when the last executed opening signal in this symbol arrived
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,13 +120,26 @@ def _common_checks(symbol: str, limits: RiskLimits, ctx: RiskContext) -> str | N
     return None
 
 
+def daily_loss_reached(limits: RiskLimits, ctx: RiskContext) -> bool:
+    """Realized plus unrealized loss since the start of the UTC day is at the limit: trading must pause."""
+    return limits.max_daily_loss is not None and ctx.daily_pnl is not None and -ctx.daily_pnl >= limits.max_daily_loss
+
+
 def evaluate_open(signal: OpenSignal, limits: RiskLimits, sizing: Sizing, ctx: RiskContext) -> RiskDecision:
     """Approve an opening signal with its size, or reject it naming the limit it breaks."""
     reason = _common_checks(signal.symbol, limits, ctx)
     if reason:
         return RiskDecision.reject(reason)
-    if limits.max_daily_loss is not None and ctx.daily_pnl is not None and -ctx.daily_pnl >= limits.max_daily_loss:
-        return RiskDecision.reject(f"daily loss {-ctx.daily_pnl} reached risk.max_daily_loss ({limits.max_daily_loss})")
+    if daily_loss_reached(limits, ctx):
+        return RiskDecision.reject(
+            f"daily loss {-(ctx.daily_pnl or 0):.2f} reached risk.max_daily_loss ({limits.max_daily_loss})"
+        )
+    if limits.cooldown_seconds and ctx.last_entry_at is not None:
+        since = (ctx.received_at - ctx.last_entry_at).total_seconds()
+        if since < limits.cooldown_seconds:
+            return RiskDecision.reject(
+                f"{signal.symbol} was entered {since:.0f}s ago; risk.cooldown_seconds is {limits.cooldown_seconds:g}"
+            )
     if limits.max_leverage is not None and signal.leverage is not None and signal.leverage > limits.max_leverage:
         return RiskDecision.reject(f"leverage {signal.leverage}x exceeds risk.max_leverage ({limits.max_leverage}x)")
     price = signal.entry.reference_price or ctx.price
@@ -158,9 +173,7 @@ def evaluate_open(signal: OpenSignal, limits: RiskLimits, sizing: Sizing, ctx: R
 
 
 def evaluate_close(signal: CloseSignal, symbol: str, limits: RiskLimits, ctx: RiskContext) -> RiskDecision:
-    """Closing reduces risk, so only the kill switch and a missing position stop it."""
-    if ctx.kill_switch:
-        return RiskDecision.reject("trading is paused (kill switch engaged)")
+    """Closing reduces risk, so only a missing position stops it; the kill switch stops new entries only."""
     if ctx.position is None or ctx.position.quantity == 0:
         return RiskDecision.reject(f"no open position in {symbol} to close")
     held = abs(ctx.position.quantity)

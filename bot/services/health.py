@@ -26,11 +26,15 @@ class Status(IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class ComponentHealth:
+    """A component's status; `value` and the thresholds share a unit (seconds, MB or a 0-1 fraction)."""
+
     status: Status
     detail: str
     value: float | None = None
     warning: float | None = None
     critical: float | None = None
+    threshold: str | None = None  # the thresholds in words, e.g. "warning ≥ 1000 ms · critical ≥ 5000 ms"
+    lower_is_worse: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,18 +52,29 @@ class HealthReport:
 
 
 Probe = Callable[[], Awaitable[ComponentHealth]]
+Format = Callable[[float], str]
 
 
-def above(value: float, warning: float, critical: float, detail: str) -> ComponentHealth:
-    """Health of a value where higher is worse."""
+def _plain(value: float) -> str:
+    return f"{value:g}"
+
+
+def threshold_text(warning: float, critical: float, *, fmt: Format = _plain, lower_is_worse: bool = False) -> str:
+    sign = "<" if lower_is_worse else "≥"
+    return f"warning {sign} {fmt(warning)} · critical {sign} {fmt(critical)}"
+
+
+def above(value: float, warning: float, critical: float, detail: str, *, fmt: Format = _plain) -> ComponentHealth:
+    """Health of a value where higher is worse; `fmt` writes a threshold in the value's unit."""
     status = Status.CRITICAL if value >= critical else Status.WARNING if value >= warning else Status.OK
-    return ComponentHealth(status, detail, value, warning, critical)
+    return ComponentHealth(status, detail, value, warning, critical, threshold_text(warning, critical, fmt=fmt))
 
 
-def below(value: float, warning: float, critical: float, detail: str) -> ComponentHealth:
+def below(value: float, warning: float, critical: float, detail: str, *, fmt: Format = _plain) -> ComponentHealth:
     """Health of a value where lower is worse."""
     status = Status.CRITICAL if value < critical else Status.WARNING if value < warning else Status.OK
-    return ComponentHealth(status, detail, value, warning, critical)
+    threshold = threshold_text(warning, critical, fmt=fmt, lower_is_worse=True)
+    return ComponentHealth(status, detail, value, warning, critical, threshold, lower_is_worse=True)
 
 
 class HealthService:

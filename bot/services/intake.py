@@ -23,9 +23,12 @@ from bot.domain import (
 from bot.errors import NotASignal, SignalParseError
 from bot.execution.executor import Executor
 from bot.execution.ids import signal_id as make_signal_id
+from bot.execution.trace import SignalTrace
 from bot.metrics import Metrics
+from bot.services.stats import PARSE_INVALID, PARSE_VALID
 from bot.signals.parser import DEFAULT_OPTIONS, ParseOptions, parse_signal
 from storage.signals import SignalRepository
+from storage.stats import REJECTED_OUTCOMES
 from storage.writer import BatchWriter
 
 log = structlog.get_logger(__name__)
@@ -42,6 +45,13 @@ class ChannelPolicy:
 
 DEFAULT_POLICY = ChannelPolicy()
 PolicyFor = Callable[[str], ChannelPolicy]
+# Reads a message as a signal or raises SignalParseError; the webhook passes one for TradingView JSON bodies.
+Reader = Callable[[SignalEnvelope, ChannelPolicy], Signal]
+
+
+def read_text(envelope: SignalEnvelope, policy: ChannelPolicy) -> Signal:
+    """The message's text in the signal grammar: how every Discord message (and text webhook body) is read."""
+    return parse_signal(envelope.text, now=envelope.received_at, options=policy.parse_options)
 
 ManagementSignal = CloseSignal | UpdateSignal | CancelSignal
 
@@ -72,35 +82,63 @@ class SignalIntake:
         self._metrics.signals.labels(source, outcome.value).inc()
         self._writer.count(source, "outcome." + outcome.value)
 
-    async def handle(self, envelope: SignalEnvelope) -> ExecutionResult:
+    def _record_history(self, result: ExecutionResult) -> None:
+        """The stored latency histogram and rejection reasons behind /stats (batched, no commit here)."""
+        if result.outcome is Outcome.EXECUTED and result.latency_seconds is not None:
+            self._writer.observe_latency(result.latency_seconds)
+        if result.outcome in REJECTED_OUTCOMES and result.reason:
+            self._writer.count_rejection(result.reason)
+
+    async def handle(self, envelope: SignalEnvelope, *, reader: Reader = read_text) -> ExecutionResult:
+        # Every line logged while this message is handled, by any module, says which message it is about
+        # (and, once it reads as a signal, carries its id).
+        with structlog.contextvars.bound_contextvars(
+            source=envelope.source.value, channel_id=envelope.channel_id, message_id=envelope.message_id
+        ):
+            return await self._handle(envelope, reader)
+
+    async def _handle(self, envelope: SignalEnvelope, reader: Reader) -> ExecutionResult:
         source = envelope.source.value
         self._metrics.messages_seen.labels(source).inc()
         self._writer.count(source, "messages_seen")
         policy = self._policy_for(envelope.channel_id)
         started = time.perf_counter()
-        parsed = _parse(envelope.text, envelope.received_at, policy)
-        self._metrics.signal_parse_seconds.observe(time.perf_counter() - started)
+        parsed = _read(reader, envelope, policy)
+        parse_seconds = time.perf_counter() - started
+        self._metrics.signal_parse_seconds.observe(parse_seconds)
         if isinstance(parsed, NotASignal):
             self._count(source, Outcome.NOT_A_SIGNAL)
             return ExecutionResult(Outcome.NOT_A_SIGNAL, reason=parsed.message)
+        # The parse success rate's two terms (/stats): read as a signal, or refused as an inconsistent one.
+        self._writer.count(source, PARSE_INVALID if isinstance(parsed, SignalParseError) else PARSE_VALID)
+        trace = SignalTrace.received(envelope)
+        trace.parsed(self._clock(), parsed, parse_seconds)
+        with structlog.contextvars.bound_contextvars(signal_id=trace.signal_id):
+            return await self._finish(envelope, await self._decide(envelope, parsed, policy, trace))
+
+    async def _decide(
+        self, envelope: SignalEnvelope, parsed: Signal | SignalParseError, policy: ChannelPolicy, trace: SignalTrace
+    ) -> ExecutionResult:
         if isinstance(parsed, SignalParseError):
             outcome = Outcome.INVALID if envelope.authorized else Outcome.UNAUTHORIZED
             reason = parsed.message if envelope.authorized else envelope.unauthorized_reason or "unauthorized"
-            return await self._finish(envelope, await self._executor.record_refusal(envelope, None, outcome, reason))
-        signal = parsed
-        structlog.contextvars.bind_contextvars(
-            signal_id=make_signal_id(envelope.source, envelope.channel_id, envelope.message_id)
-        )
-        try:
-            if not envelope.authorized:
-                reason = envelope.unauthorized_reason or "unauthorized"
-                result = await self._executor.record_refusal(envelope, signal, Outcome.UNAUTHORIZED, reason)
-            else:
-                signal = await self._resolve_symbol(envelope, signal, policy)
-                result = await self._executor.execute(envelope, signal)
-            return await self._finish(envelope, result)
-        finally:
-            structlog.contextvars.unbind_contextvars("signal_id")
+            return await self._executor.record_refusal(envelope, None, outcome, reason, trace=trace)
+        if not envelope.authorized:
+            reason = envelope.unauthorized_reason or "unauthorized"
+            return await self._executor.record_refusal(envelope, parsed, Outcome.UNAUTHORIZED, reason, trace=trace)
+        signal = await self._resolve_symbol(envelope, parsed, policy)
+        return await self._executor.execute(envelope, signal, trace=trace)
+
+    async def submit(self, envelope: SignalEnvelope, signal: Signal) -> ExecutionResult:
+        """A signal that is not a message (an admin's `/close`): executed, recorded and counted like one,
+        without being parsed or counted as a message seen."""
+        with structlog.contextvars.bound_contextvars(
+            source=envelope.source.value,
+            channel_id=envelope.channel_id,
+            message_id=envelope.message_id,
+            signal_id=make_signal_id(envelope.source, envelope.channel_id, envelope.message_id),
+        ):
+            return await self._finish(envelope, await self._executor.execute(envelope, signal))
 
     async def _resolve_symbol(self, envelope: SignalEnvelope, signal: Signal, policy: ChannelPolicy) -> Signal:
         """A management message without a symbol applies to the signal it replies to, else (when the channel
@@ -120,6 +158,7 @@ class SignalIntake:
     async def _finish(self, envelope: SignalEnvelope, result: ExecutionResult) -> ExecutionResult:
         if not result.replayed:
             self._count(envelope.source.value, result.outcome)
+            self._record_history(result)
         latency_ms = (time.perf_counter() - envelope.received_monotonic) * 1000
         log.info(
             "signal.processed",
@@ -140,5 +179,12 @@ def _parse(text: str, now: datetime, policy: ChannelPolicy) -> Signal | SignalPa
     """The parser's answer as a value, so callers branch on it instead of repeating the try."""
     try:
         return parse_signal(text, now=now, options=policy.parse_options)
+    except SignalParseError as exc:
+        return exc
+
+
+def _read(reader: Reader, envelope: SignalEnvelope, policy: ChannelPolicy) -> Signal | SignalParseError:
+    try:
+        return reader(envelope, policy)
     except SignalParseError as exc:
         return exc

@@ -24,6 +24,14 @@ def resident_memory_bytes() -> int:
         return peak if sys.platform == "darwin" else peak * 1024
 
 
+def milliseconds(seconds: float) -> str:
+    return f"{seconds * 1000:g} ms"
+
+
+def megabytes_text(megabytes: float) -> str:
+    return f"{megabytes:g} MB"
+
+
 def database_probe(db: Database) -> Probe:
     async def probe() -> ComponentHealth:
         seconds = await db.ping()
@@ -47,7 +55,7 @@ def discord_probe(is_connected: Callable[[], bool], latency: Callable[[], float]
 def loop_lag_probe(monitor: LoopLagMonitor, warning: float, critical: float) -> Probe:
     async def probe() -> ComponentHealth:
         lag = monitor.lag_seconds
-        return above(lag, warning, critical, f"timers run {lag * 1000:.1f} ms late")
+        return above(lag, warning, critical, f"timers run {lag * 1000:.1f} ms late", fmt=milliseconds)
 
     return probe
 
@@ -55,7 +63,7 @@ def loop_lag_probe(monitor: LoopLagMonitor, warning: float, critical: float) -> 
 def memory_probe(warning_mb: int, critical_mb: int) -> Probe:
     async def probe() -> ComponentHealth:
         megabytes = resident_memory_bytes() / 1024 / 1024
-        return above(megabytes, warning_mb, critical_mb, f"{megabytes:.0f} MB resident")
+        return above(megabytes, warning_mb, critical_mb, f"{megabytes:.0f} MB resident", fmt=megabytes_text)
 
     return probe
 

@@ -14,8 +14,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.metrics import Metrics
 from bot.services.health import HealthService, Readiness
+from bot.services.series import SeriesService
 from bot.services.stats import StatsService, Window
-from bot.web.serialize import health_to_json, stats_to_json
+from bot.web.dashboard import dashboard_route
+from bot.web.serialize import health_to_json, series_to_json, stats_to_json
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -27,6 +29,10 @@ class WebServices:
     readiness: Readiness
     metrics: Metrics
     metrics_token: str | None = None
+    # POST /webhook/tradingview (absent, so 404, when None) and the `data` of GET /api/rate-limits.
+    webhook: Handler | None = None
+    rate_limits: Callable[[], dict[str, Any]] | None = None
+    series: SeriesService | None = None  # GET /api/series (the dashboard's history)
 
 
 SERVICES = web.AppKey("services", WebServices)
@@ -102,20 +108,42 @@ async def ready_route(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if readiness.ready else 503)
 
 
-async def api_stats_route(request: web.Request) -> web.Response:
-    raw = request.query.get("window", Window.DAY.value)
+def _window(request: web.Request, default: Window) -> Window | web.Response:
+    """The `window` query parameter, or the 400 answer naming the allowed values."""
+    raw = request.query.get("window", default.value)
     try:
-        window = Window(raw)
+        return Window(raw)
     except ValueError:
         allowed = ", ".join(w.value for w in Window)
         return envelope(None, success=False, status=400, error=f"window must be one of {allowed} (got {raw!r})")
+
+
+async def api_stats_route(request: web.Request) -> web.Response:
+    window = _window(request, Window.DAY)
+    if isinstance(window, web.Response):
+        return window
     report = await request.app[SERVICES].stats.report(window)
     return envelope(stats_to_json(report))
+
+
+async def api_series_route(request: web.Request) -> web.Response:
+    window = _window(request, Window.HOUR)
+    if isinstance(window, web.Response):
+        return window
+    series = request.app[SERVICES].series
+    if series is None:
+        return envelope(None, success=False, status=404, error="history is not available in this process")
+    return envelope(series_to_json(await series.series(window)))
 
 
 async def api_health_route(request: web.Request) -> web.Response:
     report = await request.app[SERVICES].health.check()
     return envelope(health_to_json(report))
+
+
+async def api_rate_limits_route(request: web.Request) -> web.Response:
+    report = request.app[SERVICES].rate_limits
+    return envelope(None if report is None else report())
 
 
 def make_app(services: WebServices) -> web.Application:
@@ -126,7 +154,12 @@ def make_app(services: WebServices) -> web.Application:
     app.router.add_get("/health/live", live_route)
     app.router.add_get("/health/ready", ready_route)
     app.router.add_get("/api/stats", api_stats_route)
+    app.router.add_get("/api/series", api_series_route)
     app.router.add_get("/api/health", api_health_route)
+    app.router.add_get("/api/rate-limits", api_rate_limits_route)
+    app.router.add_get("/dashboard", dashboard_route)
+    if services.webhook is not None:
+        app.router.add_post("/webhook/tradingview", services.webhook)
     return app
 
 

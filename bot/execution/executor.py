@@ -7,6 +7,7 @@ order for the same signal.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
@@ -31,6 +32,7 @@ from bot.domain import (
     SignalEnvelope,
     UpdateSignal,
 )
+from bot.errors import BrokerError, TemporaryBrokerError
 from bot.execution.broker import Broker
 from bot.execution.day_start import DayStartEquity
 from bot.execution.ids import signal_id as make_signal_id
@@ -48,6 +50,8 @@ from storage.signals import SignalRecord, SignalRepository
 from storage.trace import TraceRepository
 
 log = structlog.get_logger(__name__)
+# A signal waits this long at most for a rate-limited venue to answer the risk look-ups once more.
+_MAX_RISK_RETRY_WAIT = 2.0
 Clock = Callable[[], datetime]
 
 
@@ -139,7 +143,7 @@ class Executor:
         """
         if (seen := await self._recorded(envelope)) is not None:
             return seen  # skip the risk look-ups; the UNIQUE key below is what actually guards
-        plan = await self._plan(envelope, signal, manages)
+        plan = await self._checked_plan(envelope, signal, manages)
         record = self._record(envelope, signal, plan.outcome, plan.reason, plan.target_signal_id)
         async with self._db.transaction() as conn:
             duplicate_of = await self._signals.find_recent_duplicate(
@@ -165,6 +169,20 @@ class Executor:
         if plan.actions:
             return await self._manage(record, plan.actions, envelope.received_monotonic)
         return await self._send(record, plan.legs, envelope.received_monotonic)
+
+    async def _checked_plan(self, envelope: SignalEnvelope, signal: Signal, manages: SignalRecord | None) -> _Plan:
+        """The plan, with the risk look-ups retried once when the venue asks us to wait; a venue that
+        still cannot answer them fails the signal with the reason (recorded: nothing is sent blind)."""
+        try:
+            return await self._plan(envelope, signal, manages)
+        except TemporaryBrokerError as exc:
+            await asyncio.sleep(min(exc.retry_after or 0.25, _MAX_RISK_RETRY_WAIT))
+        except BrokerError as exc:
+            return _Plan(Outcome.FAILED, f"the broker could not answer the risk check: {exc}")
+        try:
+            return await self._plan(envelope, signal, manages)
+        except BrokerError as exc:
+            return _Plan(Outcome.FAILED, f"the broker could not answer the risk check: {exc}")
 
     async def _managed(
         self, envelope: SignalEnvelope, symbol: str, manages: SignalRecord | None

@@ -47,6 +47,8 @@ class Route(StrEnum):
 class Fault(Enum):
     """How a scripted call fails. "Commit" means the route does its work (e.g. stores the order) first."""
 
+    NONE = "none"  # answer normally: lets a script interleave healthy calls with failing ones
+    REJECT = "reject"  # a definite refusal (403 insufficient buying power): nothing done, final
     SERVER_ERROR = "server_error"  # answer `status` (500 unless given; 502, 503, 504 ...) and do nothing
     RATE_LIMITED = "rate_limited"  # answer 429 with `Retry-After: retry_after` and do nothing
     HANG = "hang"  # do nothing and never answer (until the fake closes): the client times out
@@ -223,8 +225,10 @@ class FakeAlpaca:
             return refusal
         queued = self._scripts.get(record.route or "")
         scripted = queued.popleft() if queued else None
-        if scripted is None:
+        if scripted is None or scripted.fault is Fault.NONE:
             return await self._handle(request, handler)
+        if scripted.fault is Fault.REJECT:
+            return error(403, 40310000, "insufficient buying power")
         if scripted.fault is Fault.SERVER_ERROR:
             return error(scripted.status, 50010000, "internal server error")
         if scripted.fault is Fault.RATE_LIMITED:

@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
+from aiohttp.web import Application
 
 from bot.client import BotServices, TradecordBot
 from bot.credentials import load_stored_secrets
@@ -39,6 +40,7 @@ from bot.services.health import HealthService, Readiness
 from bot.services.intake import ChannelPolicy, SignalIntake
 from bot.services.monitor import LoopLagMonitor
 from bot.services.order_history import OrderHistory
+from bot.services.ping_probe import ping_probe
 from bot.services.portfolio import PortfolioService
 from bot.services.probes import database_probe, discord_probe, loop_lag_probe, memory_probe, static_probe
 from bot.services.rate_limits import RateLimitService
@@ -229,12 +231,14 @@ async def open_runtime(
     discord_options: dict[str, Any] | None = None,
     master_key: str | None = None,
     register_secret: Callable[[str], None] = lambda _value: None,
+    extend_web: Callable[[Application], None] | None = None,
 ) -> AsyncIterator[Runtime]:
     """Everything but the Discord connection: `run` (or a test) then starts the bot.
 
     `discord_options` go to the discord.py client (tests shorten `guild_ready_timeout`). With `master_key`
     (TRADECORD_MASTER_KEY), broker credentials missing from the settings are read from the encrypted store
-    and passed to `register_secret` (the log redactor's `add_secret`).
+    and passed to `register_secret` (the log redactor's `add_secret`). `extend_web` adds routes to the side
+    server's app before it starts (the demo mode's `/demo` page).
     """
     metrics = Metrics()
     async with AsyncExitStack() as stack:
@@ -362,12 +366,15 @@ async def open_runtime(
                 rate_limits=lambda: rate_limits_report(services.trading.rate_limits, webhook),
                 series=SeriesService(SeriesQueries(db), clock, flush=writer.flush),
             )
-            server = await stack.enter_async_context(
-                SideServer(
-                    with_records_api(make_app(web), services.records), settings.server.host, settings.server.port
-                )
-            )
+            app = _extended(with_records_api(make_app(web), services.records), extend_web)
+            server = await stack.enter_async_context(SideServer(app, settings.server.host, settings.server.port))
         yield Runtime(settings, bot, services, db, http, quotes, server)
+
+
+def _extended(app: Application, extend: Callable[[Application], None] | None) -> Application:
+    if extend is not None:
+        extend(app)
+    return app
 
 
 def _register_health(
@@ -383,6 +390,9 @@ def _register_health(
     health.register("database", database_probe(db))
     if isinstance(broker, AlpacaBroker):
         health.register("broker", venue_probe(broker))
+    elif settings.broker.kind is BrokerKind.CCXT:
+        exchange = cast("CcxtBroker", broker)  # the class lives behind the optional ccxt import
+        health.register("broker", ping_probe(f"ccxt ({settings.broker.exchange})", exchange.ping))
     else:
         health.register("broker", static_probe(f"{broker.name} broker (simulated in the local database)"))
     health.register(

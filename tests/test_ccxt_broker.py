@@ -22,6 +22,8 @@ from bot.execution.ccxt_setup import create_exchange, open_ccxt_broker, rewrite_
 from bot.execution.submitter import OrderSubmitter, RetryPolicy
 from bot.execution.token_bucket import RateLimiter, TokenBucket
 from bot.metrics import Metrics
+from bot.services.health import Status
+from bot.services.ping_probe import ping_probe
 from bot.settings import BrokerSettings, Settings
 from storage.orders import OrderRepository
 from storage.signals import SignalRepository
@@ -487,3 +489,17 @@ async def test_runtime_trades_on_the_exchange_and_recovers_by_stored_symbol(
     assert record is not None and record.status is OrderStatus.FILLED
     assert signal is not None and signal.outcome is Outcome.EXECUTED
     assert len(venue.calls("POST", ORDER)) == 1 and len(venue.orders) == 1
+
+
+async def test_health_pings_the_exchange_clock_at_most_every_30_seconds(
+    broker: CcxtBroker, venue: FakeExchange
+) -> None:
+    now = [1000.0]
+    probe = ping_probe("ccxt (binance)", broker.ping, clock=lambda: now[0])
+    assert (await probe()).status is Status.OK
+    assert (await probe()).status is Status.OK  # answered from the last ping
+    assert len(venue.calls("GET", "/api/v3/time")) == 1
+    venue.script("GET", "/api/v3/time", server_error(503))
+    now[0] += 31
+    down = await probe()
+    assert down.status is Status.CRITICAL and "unreachable" in down.detail

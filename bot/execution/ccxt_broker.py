@@ -111,6 +111,10 @@ class CcxtBroker:
     async def close(self) -> None:
         await self._exchange.close()
 
+    async def ping(self) -> None:
+        """One cheap request (the exchange's clock), for /health: raises the broker error if it fails."""
+        await self._call(request_error, "fetch_time")
+
     # ------------------------------------------------------------------------------ plumbing
 
     async def _call(self, translate: Translate, method: str, *args: Any, **kwargs: Any) -> Any:

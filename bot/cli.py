@@ -1,4 +1,4 @@
-"""The command line (DESIGN.md "Commands"): run, check-config, parse, secrets."""
+"""The command line (DESIGN.md "Commands"): run, check-config, parse, secrets, demo."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.config_loading import MASTER_KEY_ENV_VAR, NEW_MASTER_KEY_ENV_VAR
+from bot.demo.command import add_demo_parser, demo_command
 from bot.errors import ConfigError, SignalParseError
 from bot.secrets_cli import add_secrets_parser, secrets_command
 from bot.settings import Settings, load_settings, redacted_dict, render_toml
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("--json", action="store_true", help="print compact JSON (the output is always JSON)")
     parse.add_argument("text", help="the message, or - to read it from standard input")
     add_secrets_parser(commands)
+    add_demo_parser(commands)
     return parser
 
 
@@ -111,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         if settings is None:
             return EXIT_CONFIG_ERROR
         return secrets_command(args, settings.storage.path, os.environ, sys.stdin, sys.stdout, sys.stderr)
+    if args.command == "demo":
+        return demo_command(args, sys.stdout, sys.stderr)
     return run_command(getattr(args, "config", None), sys.stderr)
 
 

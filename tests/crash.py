@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.e2e import toml_table
-from tests.fake_discord import FakeDiscord
+from bot.discord_emulator import FakeDiscord
+from tests.e2e import discord_section, write_config
 from tests.fake_discord.fixtures import DiscordWorld
 
 
@@ -29,26 +29,17 @@ class CrashRun:
 
 
 def bot_config(tmp_path: Path, fake: FakeDiscord, world: DiscordWorld, **sections: dict[str, Any]) -> Path:
+    """A `python -m bot run` config for the standard test world: no side server, JSON logs, no duplicate
+    window (the feed's signals are distinct anyway), a catch-up window longer than any test."""
     config: dict[str, dict[str, Any]] = {
-        "discord": {
-            "token": fake.bot_token,
-            "api_base_url": fake.api_base_url,
-            "gateway_url": fake.gateway_url,
-            "guild_ids": [world.guild_id],
-            "signal_channel_ids": [world.channel_id],
-            "trusted_role_ids": [world.trader_role_id],
-        },
+        "discord": discord_section(fake, world),
         "signals": {"duplicate_window_seconds": 0},
         "risk": {"max_signal_age_seconds": 3600},
         "storage": {"path": str(tmp_path / "tradecord.db"), "batch_flush_seconds": 0.05},
         "server": {"enabled": False},
         "logging": {"json": True, "level": "INFO"},
     }
-    for name, values in sections.items():
-        config.setdefault(name, {}).update(values)
-    path = tmp_path / "config.toml"
-    path.write_text("\n".join(f"[{name}]\n" + toml_table(values) for name, values in config.items()))
-    return path
+    return write_config(tmp_path, config, sections)
 
 
 async def start_bot(config: Path, log: Path) -> asyncio.subprocess.Process:

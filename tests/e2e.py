@@ -13,31 +13,41 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import Runtime, open_runtime
+from bot.discord_emulator import FakeDiscord
 from bot.settings import Settings, load_settings
-from tests.fake_discord import FakeDiscord
 from tests.fake_discord.fixtures import BotRunner, DiscordWorld
 
 
-def e2e_settings(tmp_path: Path, fake: FakeDiscord, world: DiscordWorld, **sections: dict[str, Any]) -> Settings:
-    """Settings for the standard test world: #signals is the signal channel, the Trader role is trusted."""
-    config: dict[str, dict[str, Any]] = {
-        "discord": {
-            "token": fake.bot_token,
-            "api_base_url": fake.api_base_url,
-            "gateway_url": fake.gateway_url,
-            "guild_ids": [world.guild_id],
-            "signal_channel_ids": [world.channel_id],
-            "trusted_role_ids": [world.trader_role_id],
-        },
-        "broker": {"quotes": {"AAPL": "150", "TSLA": "250"}, "allow_short": True},
-        "storage": {"path": str(tmp_path / "tradecord.db"), "batch_flush_seconds": 0.05},
-        "server": {"port": 0},
+def discord_section(fake: FakeDiscord, world: DiscordWorld) -> dict[str, Any]:
+    """The standard test world's `[discord]`: #signals is the signal channel, the Trader role is trusted."""
+    return {
+        "token": fake.bot_token,
+        "api_base_url": fake.api_base_url,
+        "gateway_url": fake.gateway_url,
+        "guild_ids": [world.guild_id],
+        "signal_channel_ids": [world.channel_id],
+        "trusted_role_ids": [world.trader_role_id],
     }
+
+
+def write_config(tmp_path: Path, config: dict[str, dict[str, Any]], sections: dict[str, dict[str, Any]]) -> Path:
+    """`config` with each of `sections` merged over it, written as `tmp_path/config.toml`."""
     for section, values in sections.items():
         config.setdefault(section, {}).update(values)
     path = tmp_path / "config.toml"
     path.write_text("\n".join(f"[{name}]\n" + toml_table(values) for name, values in config.items()))
-    return load_settings(path, environ={})
+    return path
+
+
+def e2e_settings(tmp_path: Path, fake: FakeDiscord, world: DiscordWorld, **sections: dict[str, Any]) -> Settings:
+    """Settings for the standard test world with the paper broker and a side server on a free port."""
+    config: dict[str, dict[str, Any]] = {
+        "discord": discord_section(fake, world),
+        "broker": {"quotes": {"AAPL": "150", "TSLA": "250"}, "allow_short": True},
+        "storage": {"path": str(tmp_path / "tradecord.db"), "batch_flush_seconds": 0.05},
+        "server": {"port": 0},
+    }
+    return load_settings(write_config(tmp_path, config, sections), environ={})
 
 
 def toml_table(values: dict[str, Any]) -> str:

@@ -21,8 +21,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import Runtime
+from bot.discord_emulator import FakeDiscord
 from tests.e2e import side_url
-from tests.fake_discord import FakeDiscord
 from tests.fake_discord.fixtures import DiscordWorld
 
 PROMTOOL = shutil.which("promtool")

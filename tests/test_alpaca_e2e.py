@@ -9,10 +9,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.discord_emulator import FakeDiscord
 from bot.domain import OrderStatus
 from tests.e2e import e2e_settings, running_tradecord, side_url, wait_until
 from tests.fake_broker import DEFAULT_KEY_ID, DEFAULT_SECRET_KEY, FakeAlpaca, Route
-from tests.fake_discord import FakeDiscord
 from tests.fake_discord.fixtures import BotRunner, DiscordWorld
 
 pytestmark = pytest.mark.slow

@@ -26,9 +26,9 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
+from bot.discord_emulator import FakeDiscord
 from tests.e2e import wait_until
 from tests.fake_broker import FakeAlpaca, Fault, Route
-from tests.fake_discord import FakeDiscord
 from tests.fake_discord.fixtures import DiscordWorld
 
 pytestmark = pytest.mark.slow

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.discord_emulator import FakeDiscord
 from tests.crash import CrashRun, bot_config, kill_repeatedly, query
 from tests.fake_broker import DEFAULT_KEY_ID, DEFAULT_SECRET_KEY, FakeAlpaca, Fault, Route
-from tests.fake_discord import FakeDiscord
 from tests.fake_discord.fixtures import DiscordWorld
 
 pytestmark = pytest.mark.slow

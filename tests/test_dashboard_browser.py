@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.discord_emulator import FakeDiscord
 from tests.cdp import chromium_page, find_chromium
 from tests.e2e import e2e_settings, running_tradecord, side_url
-from tests.fake_discord import FakeDiscord
 from tests.fake_discord.fixtures import BotRunner, DiscordWorld
 
 pytestmark = pytest.mark.slow

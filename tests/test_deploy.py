@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from bot.discord_emulator import FakeDiscord
 from tests.e2e import e2e_settings, running_tradecord, wait_until
-from tests.fake_discord import FakeDiscord
 from tests.fake_discord.fixtures import BotRunner, DiscordWorld
 from tests.prometheus_tools import (
     DEPLOY,

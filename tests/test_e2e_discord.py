@@ -9,11 +9,11 @@ import discord
 import pytest
 import yarl
 
+from bot.discord_emulator import FakeDiscord
 from bot.discord_endpoints import configure_endpoints
 from bot.domain import OrderStatus
 from storage.database import Database
 from tests.e2e import e2e_settings, running_tradecord, scrape, side_url, signals_total, wait_until
-from tests.fake_discord import FakeDiscord
 from tests.fake_discord.fixtures import BotRunner, DiscordWorld
 
 pytestmark = pytest.mark.slow

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.app import Runtime
+from bot.discord_emulator import FakeDiscord
 from tests.e2e import e2e_settings, running_tradecord
-from tests.fake_discord import FakeDiscord
 from tests.fake_discord.fixtures import BotRunner, DiscordWorld
 
 pytestmark = pytest.mark.slow

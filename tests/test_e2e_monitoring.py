@@ -10,8 +10,8 @@ import aiohttp
 import pytest
 
 from bot.app import Runtime
+from bot.discord_emulator import FakeDiscord, FakeMessage
 from tests.e2e import e2e_settings, running_tradecord, side_url, wait_until
-from tests.fake_discord import FakeDiscord, FakeMessage
 from tests.fake_discord.fixtures import BotRunner, DiscordWorld
 
 pytestmark = pytest.mark.slow

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from bot.app import Runtime
+from bot.discord_emulator import FakeDiscord, InteractionReply
 from bot.settings import Settings
 from tests.e2e import e2e_settings, running_tradecord, scrape, wait_until
-from tests.fake_discord import FakeDiscord, InteractionReply
 from tests.fake_discord.fixtures import BotRunner, DiscordWorld
 
 pytestmark = pytest.mark.slow

@@ -13,8 +13,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import Runtime
+from bot.discord_emulator import FakeDiscord
 from tests.e2e import e2e_settings, running_tradecord, wait_until
-from tests.fake_discord import FakeDiscord
 from tests.fake_discord.fixtures import BotRunner, DiscordWorld
 from tests.prometheus_tools import (
     DEPLOY,

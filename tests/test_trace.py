@@ -16,6 +16,7 @@ import structlog
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.discord_emulator import FakeDiscord
 from bot.domain import AssetClass, OpenSignal, Side, SignalSource
 from bot.execution.executor import fingerprint
 from bot.execution.ids import signal_id
@@ -30,7 +31,6 @@ from storage.signals import SignalRecord
 from storage.trace import TraceRepository
 from storage.writer import BatchWriter
 from tests.e2e import e2e_settings, running_tradecord
-from tests.fake_discord import FakeDiscord
 from tests.fake_discord.fixtures import BotRunner, DiscordWorld
 from tests.support import EnvelopeFactory, Pipeline, build_pipeline
 

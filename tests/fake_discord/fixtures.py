@@ -27,7 +27,7 @@ import pytest_asyncio
 import yarl
 from discord.ext import commands
 
-from .fake import FakeDiscord
+from bot.discord_emulator import FakeDiscord
 
 
 def bot_intents() -> discord.Intents:

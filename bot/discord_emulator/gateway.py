@@ -40,6 +40,12 @@ from .protocol import (
 )
 from .state import World
 
+# discord.py's keep-alive thread records when it sent a heartbeat only after the send returns; an ACK that
+# arrives first (loopback answers in microseconds) is measured against the previous heartbeat, so the bot
+# would report a whole heartbeat interval (41 s) as its latency and log "Can't keep up". Discord itself is
+# tens of milliseconds away: so is the fake's ACK.
+HEARTBEAT_ACK_DELAY_SECONDS = 0.025
+
 
 @dataclass(frozen=True)
 class GatewayEvent:
@@ -155,7 +161,8 @@ class Gateway:
         op, data = frame.get("op"), frame.get("d")
         if op == OP_HEARTBEAT:
             self.heartbeat_count += 1
-            conn.send({"op": OP_HEARTBEAT_ACK, "d": None, "s": None, "t": None})
+            ack = {"op": OP_HEARTBEAT_ACK, "d": None, "s": None, "t": None}
+            asyncio.get_running_loop().call_later(HEARTBEAT_ACK_DELAY_SECONDS, conn.send, ack)
         elif op == OP_IDENTIFY:
             await self._identify(conn, data if isinstance(data, dict) else {})
         elif op == OP_RESUME:

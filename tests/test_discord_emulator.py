@@ -1,4 +1,4 @@
-"""The fake Discord against the real, unmodified discord.py client."""
+"""The Discord emulator (`bot.discord_emulator`) against the real, unmodified discord.py client."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from tests.fake_discord import INTENT_MESSAGE_CONTENT, FakeDiscord, InteractionReply
+from bot.discord_emulator import INTENT_MESSAGE_CONTENT, FakeDiscord, InteractionReply
 
 if TYPE_CHECKING:
     # Only for annotations: importing the plugin module here would stop pytest rewriting it.
@@ -392,3 +392,24 @@ async def test_bad_token_is_rejected(fake_discord: FakeDiscord, run_bot: BotRunn
     with pytest.raises(discord.LoginFailure):
         await bot.login("wrong-token")
     await bot.close()
+
+
+@pytest.mark.slow
+async def test_heartbeat_latency_is_never_a_whole_heartbeat_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ACK comes a network-like moment later, so discord.py (which notes a heartbeat's send time only after
+    the send returns) never measures the previous heartbeat and reports the interval as its latency."""
+    from tests.fake_discord.fixtures import BotRunner
+
+    interval = 0.25
+    async with FakeDiscord(heartbeat_interval_ms=int(interval * 1000)) as fake:
+        runner = BotRunner(fake, monkeypatch)
+        bot = await runner()
+        seen: list[float] = []
+        try:
+            while fake.heartbeat_count < 12:
+                await asyncio.sleep(0.01)
+                if bot.latency != float("inf"):
+                    seen.append(bot.latency)
+        finally:
+            await runner.aclose()
+    assert seen and max(seen) < interval, max(seen)

@@ -329,6 +329,11 @@ class FakeDiscord(BotObservations):
         return self._core.gateway.resume_count
 
     @property
+    def heartbeat_count(self) -> int:
+        """How many heartbeats the bot sent (each is ACKed a network-like 25 ms later)."""
+        return self._core.gateway.heartbeat_count
+
+    @property
     def session_intents(self) -> int | None:
         """The intents bitfield of the current session (None without a session)."""
         return self._core.gateway.session_intents

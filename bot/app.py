@@ -15,7 +15,6 @@ from aiohttp.web import Application
 
 from bot.client import BotServices, TradecordBot
 from bot.credentials import load_stored_secrets
-from bot.errors import ConfigError
 from bot.execution.alpaca import AlpacaBroker
 from bot.execution.alpaca_setup import open_alpaca_broker
 from bot.execution.broker import Broker, StaticQuotes
@@ -145,10 +144,6 @@ def _broker(
         return open_alpaca_broker(settings.broker, http, limiter)
     if settings.broker.kind is BrokerKind.CCXT:
         return open_ccxt_broker(settings.broker, limiter, symbol_of=stored_order_symbols(OrderRepository(db)))
-    if settings.broker.kind is not BrokerKind.PAPER:
-        raise ConfigError(
-            [f"broker.kind: {settings.broker.kind.value!r} is not available in this version; use 'paper'"]
-        )
     return PaperBroker(PaperBooks(db), quotes, limiter, now=clock, starting_cash=settings.broker.paper_starting_cash)
 
 
@@ -195,6 +190,20 @@ async def _track_positions(broker: Broker, metrics: Metrics) -> PositionTracking
     # Before recovery: orders it finds filled are in this snapshot, orders it re-sends fill through `venue`.
     await venue.positions()
     return venue
+
+
+def wait_observer(metrics: Metrics, writer: BatchWriter, limiter: str) -> Callable[[float], None]:
+    """What a limiter reports after each request's wait (0 when a token was there): the wait histogram, and
+    the throttle counters when it had to wait. Runs on every broker request, so the children are bound once."""
+    waits, throttled = metrics.ratelimit_wait_seconds.labels(limiter), metrics.ratelimit_throttled.labels(limiter)
+
+    def on_wait(seconds: float) -> None:
+        waits.observe(seconds)
+        if seconds > 0:
+            throttled.inc()
+            writer.count(limiter, "ratelimit.throttled")
+
+    return on_wait
 
 
 def _register_scrape_gauges(metrics: Metrics, limiter: RateLimiter, writer: BatchWriter, health: HealthService) -> None:
@@ -249,14 +258,8 @@ async def open_runtime(
         await writer.start()
         stack.push_async_callback(writer.stop)
 
-        def on_wait(seconds: float) -> None:
-            metrics.ratelimit_wait_seconds.labels("broker").observe(seconds)
-            if seconds > 0:
-                metrics.ratelimit_throttled.labels("broker").inc()
-                writer.count("broker", "ratelimit.throttled")
-
         bucket = TokenBucket(*settings.broker.rate_limit, time.monotonic)
-        limiter = RateLimiter("broker", bucket, on_wait=on_wait)
+        limiter = RateLimiter("broker", bucket, on_wait=wait_observer(metrics, writer, "broker"))
         quotes = StaticQuotes(dict(settings.broker.quotes))
         broker = await _open_broker(stack, settings, db, quotes, limiter, clock, http)
         venue = await _track_positions(broker, metrics)

@@ -100,6 +100,9 @@ class TradecordBot(commands.Bot):
     def __init__(self, services: BotServices, **client_options: Any) -> None:
         intents = discord.Intents.default()
         intents.message_content = True
+        # Events nothing here listens to would still be parsed and dropped: a busy server sends more typing
+        # events than messages, and every reaction the bot adds would come back to it as an event.
+        intents.typing = intents.reactions = intents.dm_messages = False
         client_options.setdefault("max_messages", 1000)
         super().__init__(
             command_prefix=commands.when_mentioned,

@@ -53,6 +53,11 @@ class OrderRejected(BrokerError):
     """The venue definitely refused the order (4xx other than 429): final, never retried."""
 
 
+class ExitsClosed(OrderRejected):
+    """A leg's stop loss or take profit already closed it (or the position was closed): there is nothing left
+    on that leg to move. A stop move skips such legs and applies to the others."""
+
+
 class TemporaryBrokerError(BrokerError):
     """The venue did not accept anything (429, 5xx before acceptance): retried with the same client id."""
 

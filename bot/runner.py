@@ -13,6 +13,7 @@ import structlog
 from bot.app import open_runtime
 from bot.discord_endpoints import GatewayLookupError, configure_endpoints
 from bot.errors import ConfigError
+from bot.heap import freeze_after_start_up
 from bot.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -66,6 +67,7 @@ async def _run(settings: Settings, master_key: str | None, register_secret: Call
         for signum in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(signum, request_stop, signum)
+        freeze_after_start_up(runtime.bot)
         await runtime.bot.start(token.get_secret_value())
         await asyncio.gather(*closing)
     log.info("tradecord.stopped")

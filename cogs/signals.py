@@ -1,12 +1,18 @@
-"""The signal channel listener: Discord messages into the intake, outcomes back as reactions."""
+"""The signal channel listener: Discord messages into the intake, outcomes back as reactions.
+
+Every guild message is first read from its raw gateway payload (`cogs/gateway_screen.py`): chatter is
+counted and dropped there, synchronously, before discord.py builds a Message; the rest reaches `on_message`
+with the parser's reading, so nothing is parsed twice.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 import structlog
@@ -14,7 +20,9 @@ from discord.ext import commands
 
 from bot.domain import ExecutionResult, Outcome, SignalEnvelope, SignalKind, SignalSource
 from bot.services.authority import Author
+from bot.services.intake import Reading
 from bot.services.progress import ProgressMarks
+from cogs import gateway_screen
 
 if TYPE_CHECKING:
     from bot.client import TradecordBot
@@ -30,6 +38,9 @@ REACTIONS = {
     Outcome.UNAUTHORIZED: "🚫",
 }
 EXPLAINED = frozenset({Outcome.INVALID, Outcome.RISK_REJECTED, Outcome.FAILED})
+# Readings waiting for their Message; only a discord.py failure between the screen and `on_message` could
+# leave one behind, so past this many something is wrong and they are dropped (the message is read again).
+MAX_PENDING_READINGS = 10_000
 
 
 def _author(message: discord.Message, member: discord.Member | None = None) -> Author:
@@ -69,6 +80,43 @@ class SignalListener(commands.Cog):
         self._progress = ProgressMarks()
         self._catching_up = True  # from each new gateway session until its catch-up is done
         self._members: dict[int, discord.Member] = {}  # looked up for history messages, which lack roles
+        # What the screen read of messages that may be signals, until `on_message` gets their Message.
+        self._pending: dict[int, tuple[Reading, datetime, float]] = {}
+        self._signal_channels = frozenset(str(c) for c in self.services.authority.signal_channel_ids)
+        self._unscreen: Callable[[], None] = lambda: None
+
+    async def cog_load(self) -> None:
+        self._unscreen = gateway_screen.install(self.bot, self._screen)
+
+    async def cog_unload(self) -> None:
+        self._unscreen()
+
+    def _screen(self, data: dict[str, Any]) -> bool:
+        """A raw MESSAGE_CREATE: chatter and the bot's own messages (its replies coming back) are done with here
+        (True); the rest goes on to discord.py with what the parser made of it."""
+        received_monotonic = time.perf_counter()
+        if "guild_id" not in data:
+            return False  # a DM: the listener ignores it, discord.py may still want it
+        own = self.bot.user
+        if own is not None and (data.get("author") or {}).get("id") == str(own.id):
+            return True  # not counted, never a signal: building a Message for it would be wasted
+        received_at = datetime.now(UTC)
+        channel_id, message_id = str(data["channel_id"]), int(data["id"])
+        reading = self.services.intake.read(SignalSource.DISCORD, channel_id, data.get("content") or "", received_at)
+        in_signal_channel = channel_id in self._signal_channels
+        if reading is None:
+            if in_signal_channel:
+                mark = self._progress.handled(channel_id, message_id)
+                if not self._catching_up:
+                    self.services.writer.note_message(channel_id, mark)
+            return True
+        if in_signal_channel:
+            self._progress.begin(channel_id, message_id)  # in flight from now: no mark may pass it
+        if len(self._pending) >= MAX_PENDING_READINGS:
+            log.error("discord.screen_backlog", dropped=len(self._pending))
+            self._pending.clear()
+        self._pending[message_id] = (reading, received_at, received_monotonic)
+        return False
 
     async def _member(self, message: discord.Message) -> discord.Member | None:
         """The author as a guild member, with roles. Gateway messages carry it; messages read from history
@@ -110,19 +158,31 @@ class SignalListener(commands.Cog):
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        received_monotonic = time.perf_counter()
+        screened = self._pending.pop(message.id, None)
+        if screened is not None:
+            reading, received_at, received_monotonic = screened
+            await self._process(message, received_at, received_monotonic, reading)
+            return
+        received_monotonic = time.perf_counter()  # not screened (no screen installed): read it here
         if message.guild is None or (self.bot.user is not None and message.author.id == self.bot.user.id):
             return
         await self._process(message, datetime.now(UTC), received_monotonic)
 
-    async def _process(self, message: discord.Message, received_at: datetime, received_monotonic: float) -> None:
+    async def _process(
+        self,
+        message: discord.Message,
+        received_at: datetime,
+        received_monotonic: float,
+        reading: Reading | None = None,
+    ) -> None:
+        """Handle one message; `reading` is the screen's, which also marked the message in flight."""
         in_signal_channel = self.services.authority.is_signal_channel(message.channel.id)
         channel_id = str(message.channel.id)
-        if in_signal_channel:
+        if in_signal_channel and reading is None:
             self._progress.begin(channel_id, message.id)
         try:
             envelope = await self._envelope(message, received_at, received_monotonic)
-            result = await self.services.intake.handle(envelope)
+            result = await self.services.intake.handle(envelope, reading=reading)
         except Exception:
             # A bug or a storage failure must not pass silently: log it with the message and tell the author.
             log.exception("signal.crashed", channel_id=message.channel.id, message_id=message.id)

@@ -1,21 +1,95 @@
-"""The one SQLite database: WAL, migrations via `PRAGMA user_version`, serialized write transactions."""
+"""The one SQLite database: WAL, migrations via `PRAGMA user_version`, serialized write transactions.
+
+aiosqlite runs every statement in the connection's own thread, and each `await` on it is a round trip to
+that thread (tens of µs, several for a `fetchone` through a cursor). The hot paths therefore hand the
+database whole units of work: `write(unit)` runs a plain function of the `sqlite3.Connection` in the
+writer's thread inside a transaction, in one round trip, and units that queue up meanwhile share one
+commit (a group commit); `fetchone` and `fetchall` are one round trip each.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import sqlite3
+import threading
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar
 
 import aiosqlite
 
 from storage.migrations import MIGRATIONS
 
+_log = logging.getLogger(__name__)
 Params = Sequence[Any]
+T = TypeVar("T")
+# A unit of write work: plain sqlite3 calls on the writer connection, no awaits; what it returns is the
+# caller's result. It runs inside a transaction (a SAVEPOINT of it when it shares a group commit).
+Unit = Callable[[sqlite3.Connection], T]
+# The writer does not checkpoint the WAL as it commits (copying pages back and syncing the file takes
+# milliseconds, in the middle of whatever the commit was for): a third connection does it this often. Past
+# this many WAL pages the writer checkpoints anyway, should the checkpointer fall behind.
+CHECKPOINT_SECONDS = 0.25
+WRITER_CHECKPOINT_PAGES = 10_000
+
+
+@dataclass(slots=True)
+class _Queued(Generic[T]):
+    unit: Unit[T]
+    done: asyncio.Future[T] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+def _commit_group(conn: sqlite3.Connection, units: list[Unit[Any]]) -> list[tuple[bool, Any]]:
+    """In the writer's thread: every unit in one transaction; a unit that raises is rolled back alone.
+
+    Returns (ok, result or exception) per unit; raises (nothing committed) when the transaction itself fails.
+    """
+    outcomes: list[tuple[bool, Any]] = []
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if len(units) == 1:
+            try:
+                outcomes.append((True, units[0](conn)))
+            except Exception as exc:
+                conn.execute("ROLLBACK")
+                return [(False, exc)]
+        else:
+            for unit in units:
+                conn.execute("SAVEPOINT unit")
+                try:
+                    outcomes.append((True, unit(conn)))
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO unit")
+                    outcomes.append((False, exc))
+                conn.execute("RELEASE unit")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return outcomes
+
+
+def _settle(group: list[_Queued[Any]], outcome: tuple[bool, Any]) -> None:
+    """Answer every caller of a group commit: its unit's result or exception, or the commit's failure."""
+    committed, detail = outcome
+    for index, item in enumerate(group):
+        if item.done.done():  # its caller was cancelled meanwhile
+            continue
+        if not committed:
+            item.done.set_exception(detail)
+            continue
+        ok, value = detail[index]
+        if ok:
+            item.done.set_result(value)
+        else:
+            item.done.set_exception(value)
 
 
 class Database:
@@ -28,7 +102,14 @@ class Database:
         self.path = path
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
-        self._write_lock = asyncio.Lock()
+        self._write_lock = asyncio.Lock()  # held by `transaction()`; write units wait while it is
+        # Write units waiting for the writer's thread, which takes them from here itself (under the lock).
+        self._queued: list[_Queued[Any]] = []
+        self._queue_lock = threading.Lock()
+        self._draining = False
+        self._checkpointer: aiosqlite.Connection | None = None
+        self._checkpoints: asyncio.Task[None] | None = None
+        self._written = False  # since the last checkpoint
 
     async def __aenter__(self) -> Self:
         await self.open()
@@ -43,13 +124,33 @@ class Database:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = await self._connect()
         await self._migrate(self._writer)
+        await self._writer.execute(f"PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}")
         self._reader = await self._connect()
+        self._checkpointer = await self._connect()
+        self._checkpoints = asyncio.create_task(self._checkpoint_regularly(), name="database-checkpoints")
 
     async def close(self) -> None:
-        for conn in (self._reader, self._writer):
+        if self._checkpoints is not None:
+            self._checkpoints.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpoints
+        for conn in (self._checkpointer, self._reader, self._writer):
             if conn is not None:
                 await conn.close()
-        self._reader = self._writer = None
+        self._checkpointer = self._reader = self._writer = None
+        self._checkpoints = None
+
+    async def _checkpoint_regularly(self) -> None:
+        """Copy committed WAL pages back into the database file, beside the writer instead of inside a commit."""
+        while True:
+            await asyncio.sleep(CHECKPOINT_SECONDS)
+            if not self._written or self._checkpointer is None:
+                continue
+            self._written = False
+            try:
+                await self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error as exc:  # the writer's own checkpoints are the safety net
+                _log.warning("database.checkpoint_failed", extra={"error": str(exc)})
 
     @property
     def is_open(self) -> bool:
@@ -85,37 +186,102 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction; callers run their statements on the yielded connection."""
-        async with self._write_lock:
-            conn = self._conn
-            await conn.execute("BEGIN IMMEDIATE")
+        try:
+            async with self._write_lock:
+                conn = self._conn
+                await conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    await conn.execute("ROLLBACK")
+                    raise
+                await conn.execute("COMMIT")
+        finally:
+            self._written = True
+            self._start_draining()  # write units that queued meanwhile
+
+    async def write(self, unit: Unit[T]) -> T:
+        """Run `unit` in a write transaction in the writer's thread (one round trip); returns its result once
+        committed, or raises what it raised (its changes rolled back).
+
+        Units queued while another commit is under way are committed together with one COMMIT, each in its
+        own SAVEPOINT, so one unit's failure leaves the others' changes intact. A caller cancelled while its
+        unit waits withdraws it; once its group has started, the unit commits anyway.
+        """
+        self._conn  # noqa: B018 - raises when the database is not open
+        queued = _Queued(unit)
+        with self._queue_lock:
+            self._queued.append(queued)
+        self._start_draining()
+        try:
+            return await queued.done
+        except asyncio.CancelledError:
+            with self._queue_lock:
+                if queued in self._queued:
+                    self._queued.remove(queued)
+            raise
+
+    def _start_draining(self) -> None:
+        """Have the writer's thread commit what is queued, unless it is at it already or a `transaction()`
+        holds the writer (that one starts it when done)."""
+        if self._writer is None or self._write_lock.locked():
+            return
+        with self._queue_lock:
+            if self._draining or not self._queued:
+                return
+            self._draining = True
+        loop = asyncio.get_running_loop()
+        writer = self._writer
+        raw = writer._conn
+
+        def drain() -> None:  # in the writer's thread
+            with self._queue_lock:
+                # A transaction() opened meanwhile has the connection: it starts draining again when done.
+                if raw.in_transaction or not self._queued:
+                    self._draining = False
+                    return
+                group, self._queued = self._queued, []
             try:
-                yield conn
-            except BaseException:
-                await conn.execute("ROLLBACK")
-                raise
-            await conn.execute("COMMIT")
+                outcome: tuple[bool, Any] = (True, _commit_group(raw, [item.unit for item in group]))
+            except BaseException as exc:
+                outcome = (False, exc)
+            loop.call_soon_threadsafe(self._group_done, group, outcome)
+            with self._queue_lock:
+                if not self._queued:
+                    self._draining = False
+                    return
+            # The next group straight away, without waiting for the event loop (busy, it would add its own
+            # delay to every commit); behind whatever else is queued for this connection, in order.
+            writer._tx.put_nowait((None, drain))
+
+        # Straight onto aiosqlite's queue for the writer connection, as its own methods do.
+        writer._tx.put_nowait((None, drain))
+
+    def _group_done(self, group: list[_Queued[Any]], outcome: tuple[bool, Any]) -> None:
+        self._written = True
+        _settle(group, outcome)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one write statement in its own transaction; returns the number of rows changed."""
-        async with self.transaction() as conn:
-            cursor = await conn.execute(sql, params)
-            return cursor.rowcount
+        return await self.write(lambda conn: conn.execute(sql, params).rowcount)
 
     async def executemany(self, statements: Iterable[tuple[str, Params]]) -> None:
         """Run many write statements in one transaction (one commit for the batch)."""
-        async with self.transaction() as conn:
-            for sql, params in statements:
-                await conn.execute(sql, params)
+        batch = list(statements)
+
+        def run(conn: sqlite3.Connection) -> None:
+            for sql, params in batch:
+                conn.execute(sql, params)
+
+        await self.write(run)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         reader = self._reader or self._conn
-        async with reader.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return list(await reader.execute_fetchall(sql, params))
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         reader = self._reader or self._conn
-        async with reader.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        return await _in_thread(reader, _first_row, sql, params)
 
     async def ping(self) -> float:
         """Seconds a trivial write takes; raises if the database is not writable."""
@@ -128,3 +294,17 @@ class Database:
     async def integrity_check(self) -> str:
         row = await self.fetchone("PRAGMA integrity_check")
         return str(row[0]) if row else "no answer"
+
+
+def _first_row(conn: sqlite3.Connection, sql: str, params: Params) -> sqlite3.Row | None:
+    row: sqlite3.Row | None = conn.execute(sql, params).fetchone()
+    return row
+
+
+async def _in_thread(conn: aiosqlite.Connection, function: Callable[..., T], *args: Any) -> T:
+    """`function(sqlite3_connection, *args)` in the connection's thread, in one round trip.
+
+    aiosqlite has no public call for this; `_execute` is what all of its own methods are built on.
+    """
+    result: T = await conn._execute(function, conn._conn, *args)  # type: ignore[no-untyped-call]
+    return result

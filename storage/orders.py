@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
+from typing import Any
 
 import aiosqlite
 
@@ -67,6 +69,36 @@ def _row_to_record(row: sqlite3.Row) -> OrderRecord:
     )
 
 
+_INSERT_INTENT = (
+    "INSERT INTO orders (client_order_id, signal_id, leg, broker, symbol, asset_class, side, type, quantity,"
+    " limit_price, stop_price, stop_loss, take_profit, time_in_force, reduce_only, status, created_at,"
+    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _intent_params(signal_id: str, leg: int, broker: str, request: OrderRequest, at: datetime) -> tuple[Any, ...]:
+    return (
+        request.client_order_id,
+        signal_id,
+        leg,
+        broker,
+        request.symbol,
+        request.asset_class.value,
+        request.side.value,
+        request.type.value,
+        dec_to_db(request.quantity),
+        dec_to_db(request.limit_price),
+        dec_to_db(request.stop_price),
+        dec_to_db(request.stop_loss),
+        dec_to_db(request.take_profit),
+        request.time_in_force,
+        int(request.reduce_only),
+        OrderStatus.PENDING_SUBMIT.value,
+        time_to_db(at),
+        time_to_db(at),
+    )
+
+
 class OrderRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -76,53 +108,42 @@ class OrderRepository:
         conn: aiosqlite.Connection, signal_id: str, leg: int, broker: str, request: OrderRequest, at: datetime
     ) -> None:
         """Record an order before it is sent, inside the caller's transaction (the UNIQUE key is the guard)."""
-        await conn.execute(
-            "INSERT INTO orders (client_order_id, signal_id, leg, broker, symbol, asset_class, side, type, quantity,"
-            " limit_price, stop_price, stop_loss, take_profit, time_in_force, reduce_only, status, created_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                request.client_order_id,
-                signal_id,
-                leg,
-                broker,
-                request.symbol,
-                request.asset_class.value,
-                request.side.value,
-                request.type.value,
-                dec_to_db(request.quantity),
-                dec_to_db(request.limit_price),
-                dec_to_db(request.stop_price),
-                dec_to_db(request.stop_loss),
-                dec_to_db(request.take_profit),
-                request.time_in_force,
-                int(request.reduce_only),
-                OrderStatus.PENDING_SUBMIT.value,
-                time_to_db(at),
-                time_to_db(at),
-            ),
-        )
+        await conn.execute(_INSERT_INTENT, _intent_params(signal_id, leg, broker, request, at))
+
+    @staticmethod
+    def insert_intent_now(
+        conn: sqlite3.Connection, signal_id: str, leg: int, broker: str, request: OrderRequest, at: datetime
+    ) -> None:
+        """`insert_intent` inside a write unit (`Database.write`)."""
+        conn.execute(_INSERT_INTENT, _intent_params(signal_id, leg, broker, request, at))
 
     async def record_ack(
         self, ack: OrderAck, at: datetime, *, attempts: int, events: Sequence[TraceEvent] = ()
     ) -> None:
         """Store the venue's answer, and the trace steps that led to it in the same commit."""
-        async with self._db.transaction() as conn:
-            await conn.execute(
-                "UPDATE orders SET status = ?, broker_order_id = COALESCE(?, broker_order_id), filled_quantity = ?,"
-                " average_fill_price = COALESCE(?, average_fill_price), reason = ?, attempts = ?, updated_at = ?"
-                " WHERE client_order_id = ?",
-                (
-                    ack.status.value,
-                    ack.broker_order_id,
-                    dec_to_db(ack.filled_quantity),
-                    dec_to_db(ack.average_fill_price),
-                    ack.reason,
-                    attempts,
-                    time_to_db(at),
-                    ack.client_order_id,
-                ),
-            )
-            await TraceRepository.insert(conn, events)
+        await self._db.write(partial(self.record_ack_now, ack=ack, at=at, attempts=attempts, events=events))
+
+    @staticmethod
+    def record_ack_now(
+        conn: sqlite3.Connection, *, ack: OrderAck, at: datetime, attempts: int, events: Sequence[TraceEvent] = ()
+    ) -> None:
+        """`record_ack` inside a write unit (`Database.write`)."""
+        conn.execute(
+            "UPDATE orders SET status = ?, broker_order_id = COALESCE(?, broker_order_id), filled_quantity = ?,"
+            " average_fill_price = COALESCE(?, average_fill_price), reason = ?, attempts = ?, updated_at = ?"
+            " WHERE client_order_id = ?",
+            (
+                ack.status.value,
+                ack.broker_order_id,
+                dec_to_db(ack.filled_quantity),
+                dec_to_db(ack.average_fill_price),
+                ack.reason,
+                attempts,
+                time_to_db(at),
+                ack.client_order_id,
+            ),
+        )
+        TraceRepository.insert_now(conn, events)
 
     async def set_exits(
         self, client_order_id: str, stop_loss: Decimal | None, take_profit: Decimal | None, at: datetime

@@ -1,4 +1,8 @@
-"""SQL for the paper broker's books: account cash, positions, orders and fills."""
+"""SQL for the paper broker's books: account cash, positions, orders and fills.
+
+The methods that change the books are plain functions of a `sqlite3.Connection`: the paper broker runs each
+of its operations as one write unit (`Database.write`), one round trip to the database's thread.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,6 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-
-import aiosqlite
 
 from bot.domain import OrderAck, OrderRequest, OrderStatus, Position, Side
 from storage.codec import dec_from_db, dec_to_db, time_to_db
@@ -85,11 +87,10 @@ class PaperBooks:
         return [Position(row["symbol"], Decimal(row["quantity"]), Decimal(row["average_price"])) for row in rows]
 
     @staticmethod
-    async def position(conn: aiosqlite.Connection, symbol: str) -> Position | None:
-        cursor = await conn.execute(
+    def position(conn: sqlite3.Connection, symbol: str) -> Position | None:
+        row = conn.execute(
             "SELECT symbol, quantity, average_price FROM paper_positions WHERE symbol = ?", (symbol,)
-        )
-        row = await cursor.fetchone()
+        ).fetchone()
         return None if row is None else Position(row[0], Decimal(row[1]), Decimal(row[2]))
 
     async def order(self, client_order_id: str) -> OrderAck | None:
@@ -97,16 +98,15 @@ class PaperBooks:
         return None if row is None else _ack_from_row(row)
 
     @staticmethod
-    async def order_in(conn: aiosqlite.Connection, client_order_id: str) -> OrderAck | None:
-        cursor = await conn.execute("SELECT * FROM paper_orders WHERE client_order_id = ?", (client_order_id,))
-        row = await cursor.fetchone()
+    def order_in(conn: sqlite3.Connection, client_order_id: str) -> OrderAck | None:
+        row = conn.execute("SELECT * FROM paper_orders WHERE client_order_id = ?", (client_order_id,)).fetchone()
         return None if row is None else _ack_from_row(row)
 
     @staticmethod
-    async def insert_order(conn: aiosqlite.Connection, request: OrderRequest, ack: OrderAck, at: datetime) -> None:
+    def insert_order(conn: sqlite3.Connection, request: OrderRequest, ack: OrderAck, at: datetime) -> None:
         has_exits = request.stop_loss is not None or request.take_profit is not None
         exit_state = ExitState.OPEN if has_exits and ack.status is OrderStatus.FILLED else None
-        await conn.execute(
+        conn.execute(
             "INSERT INTO paper_orders (client_order_id, broker_order_id, symbol, side, type, quantity, limit_price,"
             " stop_price, stop_loss, take_profit, status, filled_quantity, average_fill_price, reason, created_at,"
             " exit_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -153,45 +153,43 @@ class PaperBooks:
         ]
 
     @staticmethod
-    async def exit_state(conn: aiosqlite.Connection, client_order_id: str) -> str | None:
-        cursor = await conn.execute("SELECT exit_state FROM paper_orders WHERE client_order_id = ?", (client_order_id,))
-        row = await cursor.fetchone()
-        return None if row is None else row[0]
+    def exit_state(conn: sqlite3.Connection, client_order_id: str) -> str | None:
+        sql = "SELECT exit_state FROM paper_orders WHERE client_order_id = ?"
+        row = conn.execute(sql, (client_order_id,)).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
 
     @staticmethod
-    async def mark_filled(
-        conn: aiosqlite.Connection, client_order_id: str, quantity: Decimal, price: Decimal, exit_state: str | None
+    def mark_filled(
+        conn: sqlite3.Connection, client_order_id: str, quantity: Decimal, price: Decimal, exit_state: str | None
     ) -> None:
-        await conn.execute(
+        conn.execute(
             "UPDATE paper_orders SET status = ?, filled_quantity = ?, average_fill_price = ?, exit_state = ?"
             " WHERE client_order_id = ?",
             (OrderStatus.FILLED.value, dec_to_db(quantity), dec_to_db(price), exit_state, client_order_id),
         )
 
     @staticmethod
-    async def set_exit_state(conn: aiosqlite.Connection, client_order_id: str, state: str) -> None:
-        await conn.execute("UPDATE paper_orders SET exit_state = ? WHERE client_order_id = ?", (state, client_order_id))
+    def set_exit_state(conn: sqlite3.Connection, client_order_id: str, state: str) -> None:
+        conn.execute("UPDATE paper_orders SET exit_state = ? WHERE client_order_id = ?", (state, client_order_id))
 
     @staticmethod
-    async def close_exits(conn: aiosqlite.Connection, symbol: str) -> None:
+    def close_exits(conn: sqlite3.Connection, symbol: str) -> None:
         """A flat position leaves nothing for its stops and targets to close."""
-        await conn.execute(
+        conn.execute(
             "UPDATE paper_orders SET exit_state = ? WHERE symbol = ? AND exit_state = ?",
             (ExitState.CLOSED, symbol, ExitState.OPEN),
         )
 
     @staticmethod
-    async def set_status(conn: aiosqlite.Connection, client_order_id: str, status: OrderStatus) -> None:
-        await conn.execute(
-            "UPDATE paper_orders SET status = ? WHERE client_order_id = ?", (status.value, client_order_id)
-        )
+    def set_status(conn: sqlite3.Connection, client_order_id: str, status: OrderStatus) -> None:
+        conn.execute("UPDATE paper_orders SET status = ? WHERE client_order_id = ?", (status.value, client_order_id))
 
     @staticmethod
-    async def set_exits(
-        conn: aiosqlite.Connection, client_order_id: str, *, stop_loss: Decimal | None, take_profit: Decimal | None
+    def set_exits(
+        conn: sqlite3.Connection, client_order_id: str, *, stop_loss: Decimal | None, take_profit: Decimal | None
     ) -> None:
         """Move the exits attached to an order; None keeps the current one."""
-        await conn.execute(
+        conn.execute(
             "UPDATE paper_orders SET stop_loss = COALESCE(?, stop_loss), take_profit = COALESCE(?, take_profit),"
             " exit_state = CASE WHEN status = ? THEN ? ELSE exit_state END WHERE client_order_id = ?",
             (
@@ -204,11 +202,12 @@ class PaperBooks:
         )
 
     @staticmethod
-    async def apply_fill(
-        conn: aiosqlite.Connection, fill: Fill, position: Position | None, cash_delta: Decimal
-    ) -> None:
-        """Record a fill and the position and cash it leaves, inside the caller's transaction."""
-        inserted = await conn.execute(
+    def apply_fill(
+        conn: sqlite3.Connection, fill: Fill, position: Position | None, cash_delta: Decimal
+    ) -> tuple[Decimal, Decimal]:
+        """Record a fill and the position and cash it leaves, inside the caller's transaction; returns the
+        account's (cash, realized PnL) after it."""
+        inserted = conn.execute(
             "INSERT INTO paper_fills (client_order_id, symbol, side, quantity, price, realized_pnl, filled_at, kind)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -223,9 +222,9 @@ class PaperBooks:
             ),
         )
         if position is None or position.quantity == 0:
-            await conn.execute("DELETE FROM paper_positions WHERE symbol = ?", (fill.symbol,))
+            conn.execute("DELETE FROM paper_positions WHERE symbol = ?", (fill.symbol,))
         else:
-            await conn.execute(
+            conn.execute(
                 "INSERT INTO paper_positions (symbol, quantity, average_price, updated_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (symbol) DO UPDATE SET quantity = excluded.quantity,"
                 " average_price = excluded.average_price, updated_at = excluded.updated_at",
@@ -236,18 +235,18 @@ class PaperBooks:
                     time_to_db(fill.at),
                 ),
             )
-        cursor = await conn.execute("SELECT cash, realized_pnl FROM paper_account WHERE id = 1")
-        row = await cursor.fetchone()
+        row = conn.execute("SELECT cash, realized_pnl FROM paper_account WHERE id = 1").fetchone()
         cash, realized = (Decimal(row[0]), Decimal(row[1])) if row else (Decimal(0), Decimal(0))
-        await conn.execute(
+        conn.execute(
             "UPDATE paper_account SET cash = ?, realized_pnl = ? WHERE id = 1",
             (dec_to_db(cash + cash_delta), dec_to_db(realized + fill.realized_pnl)),
         )
         # The running total lets `realized_pnl_since` answer with two indexed reads instead of a sum.
-        await conn.execute(
+        conn.execute(
             "UPDATE paper_fills SET realized_pnl_total = ? WHERE id = ?",
             (dec_to_db(realized + fill.realized_pnl), inserted.lastrowid),
         )
+        return cash + cash_delta, realized + fill.realized_pnl
 
     async def realized_pnl_since(self, since: datetime) -> Decimal:
         """PnL realized by fills since `since` (for `/stats` and `/pnl`): the account's realized total now,

@@ -6,6 +6,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import aiosqlite
 
@@ -54,6 +55,41 @@ def _row_to_record(row: sqlite3.Row) -> SignalRecord:
     )
 
 
+_INSERT = (
+    "INSERT INTO signals (id, source, channel_id, message_id, author_id, received_at, text, kind, symbol,"
+    " fingerprint, parsed, outcome, reason, latency_seconds, updated_at, target_signal_id)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (source, channel_id, message_id) DO NOTHING"
+)
+_FIND_DUPLICATE = (
+    "SELECT id FROM signals WHERE author_id = ? AND fingerprint = ? AND received_at >= ?"
+    " AND outcome != ? ORDER BY received_at LIMIT 1"
+)
+_FINISH = "UPDATE signals SET outcome = ?, reason = ?, latency_seconds = ?, updated_at = ? WHERE id = ?"
+
+
+def _insert_params(record: SignalRecord) -> tuple[Any, ...]:
+    signal = record.signal
+    return (
+        record.id,
+        record.source.value,
+        record.channel_id,
+        record.message_id,
+        record.author_id,
+        time_to_db(record.received_at),
+        record.text,
+        None if signal is None else signal.kind.value,
+        None if signal is None else signal.symbol,
+        record.fingerprint,
+        None if signal is None else json.dumps(signal_to_dict(signal), separators=(",", ":")),
+        PENDING if record.outcome is None else record.outcome.value,
+        record.reason,
+        record.latency_seconds,
+        time_to_db(record.received_at),
+        record.target_signal_id,
+    )
+
+
 class SignalRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -61,32 +97,13 @@ class SignalRepository:
     @staticmethod
     async def insert(conn: aiosqlite.Connection, record: SignalRecord) -> bool:
         """Insert inside the caller's transaction; False when this message was already recorded."""
-        signal = record.signal
-        cursor = await conn.execute(
-            "INSERT INTO signals (id, source, channel_id, message_id, author_id, received_at, text, kind, symbol,"
-            " fingerprint, parsed, outcome, reason, latency_seconds, updated_at, target_signal_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (source, channel_id, message_id) DO NOTHING",
-            (
-                record.id,
-                record.source.value,
-                record.channel_id,
-                record.message_id,
-                record.author_id,
-                time_to_db(record.received_at),
-                record.text,
-                None if signal is None else signal.kind.value,
-                None if signal is None else signal.symbol,
-                record.fingerprint,
-                None if signal is None else json.dumps(signal_to_dict(signal), separators=(",", ":")),
-                PENDING if record.outcome is None else record.outcome.value,
-                record.reason,
-                record.latency_seconds,
-                time_to_db(record.received_at),
-                record.target_signal_id,
-            ),
-        )
+        cursor = await conn.execute(_INSERT, _insert_params(record))
         return cursor.rowcount == 1
+
+    @staticmethod
+    def insert_now(conn: sqlite3.Connection, record: SignalRecord) -> bool:
+        """`insert` inside a write unit (`Database.write`)."""
+        return conn.execute(_INSERT, _insert_params(record)).rowcount == 1
 
     async def get(self, signal_id: str) -> SignalRecord | None:
         row = await self._db.fetchone("SELECT * FROM signals WHERE id = ?", (signal_id,))
@@ -106,12 +123,19 @@ class SignalRepository:
         conn: aiosqlite.Connection, author_id: str, fingerprint: str, since: datetime
     ) -> str | None:
         """The id of an earlier signal with the same fingerprint from the same author since `since`."""
-        cursor = await conn.execute(
-            "SELECT id FROM signals WHERE author_id = ? AND fingerprint = ? AND received_at >= ?"
-            " AND outcome != ? ORDER BY received_at LIMIT 1",
-            (author_id, fingerprint, time_to_db(since), Outcome.DUPLICATE.value),
-        )
+        params = (author_id, fingerprint, time_to_db(since), Outcome.DUPLICATE.value)
+        cursor = await conn.execute(_FIND_DUPLICATE, params)
         row = await cursor.fetchone()
+        return None if row is None else str(row[0])
+
+    @staticmethod
+    def find_recent_duplicate_now(
+        conn: sqlite3.Connection, author_id: str, fingerprint: str, since: datetime
+    ) -> str | None:
+        """`find_recent_duplicate` inside a write unit (`Database.write`)."""
+        row = conn.execute(
+            _FIND_DUPLICATE, (author_id, fingerprint, time_to_db(since), Outcome.DUPLICATE.value)
+        ).fetchone()
         return None if row is None else str(row[0])
 
     async def finish(
@@ -122,10 +146,19 @@ class SignalRepository:
         latency_seconds: float | None,
         at: datetime,
     ) -> None:
-        await self._db.execute(
-            "UPDATE signals SET outcome = ?, reason = ?, latency_seconds = ?, updated_at = ? WHERE id = ?",
-            (outcome.value, reason, latency_seconds, time_to_db(at), signal_id),
-        )
+        await self._db.execute(_FINISH, (outcome.value, reason, latency_seconds, time_to_db(at), signal_id))
+
+    @staticmethod
+    def finish_now(
+        conn: sqlite3.Connection,
+        signal_id: str,
+        outcome: Outcome,
+        reason: str | None,
+        latency_seconds: float | None,
+        at: datetime,
+    ) -> None:
+        """`finish` inside a write unit (`Database.write`)."""
+        conn.execute(_FINISH, (outcome.value, reason, latency_seconds, time_to_db(at), signal_id))
 
     async def pending(self) -> list[SignalRecord]:
         """Signals whose orders were in flight when the process stopped."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +41,16 @@ class FillRecord:
     at: datetime
 
 
+_INSERT = "INSERT INTO signal_events (signal_id, step, at, detail) VALUES (?, ?, ?, ?)"
+
+
+def _rows(events: Iterable[TraceEvent]) -> list[tuple[str, str, float, str]]:
+    return [
+        (event.signal_id, event.step, time_to_db(event.at), json.dumps(event.detail, separators=(",", ":")))
+        for event in events
+    ]
+
+
 class TraceRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -47,12 +58,16 @@ class TraceRepository:
     @staticmethod
     async def insert(conn: aiosqlite.Connection, events: Iterable[TraceEvent]) -> None:
         """Append steps inside the caller's transaction: tracing never costs a commit of its own."""
-        rows = [
-            (event.signal_id, event.step, time_to_db(event.at), json.dumps(event.detail, separators=(",", ":")))
-            for event in events
-        ]
+        rows = _rows(events)
         if rows:
-            await conn.executemany("INSERT INTO signal_events (signal_id, step, at, detail) VALUES (?, ?, ?, ?)", rows)
+            await conn.executemany(_INSERT, rows)
+
+    @staticmethod
+    def insert_now(conn: sqlite3.Connection, events: Iterable[TraceEvent]) -> None:
+        """`insert` inside a write unit (`Database.write`)."""
+        rows = _rows(events)
+        if rows:
+            conn.executemany(_INSERT, rows)
 
     async def events(self, signal_id: str) -> list[TraceEvent]:
         """The recorded steps of one signal, in the order they were written."""

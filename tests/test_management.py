@@ -172,3 +172,33 @@ async def test_tracker_records_a_resting_entry_that_filled_at_the_venue(
     (leg,) = await pipeline.orders.for_signal(opened)
     assert (leg.status, leg.filled_quantity, leg.average_fill_price) == (OrderStatus.FILLED, 10, Decimal("139.5"))
     assert await pipeline.orders.working(10) == []
+
+
+async def test_stop_to_breakeven_after_tp1_moves_the_legs_still_open(
+    pipeline: Pipeline, make_envelope: EnvelopeFactory
+) -> None:
+    """"TP1 hit, SL to BE": the leg its target closed is skipped, the other one gets the new stop."""
+    opened = await open_bracket(pipeline, make_envelope)
+    pipeline.quotes.set("AAPL", Decimal(161))
+    assert await pipeline.broker.simulate() == 1  # leg 1's target (160) closes leg 1
+    result = await pipeline.executor.execute(make_envelope("SL to BE"), UpdateSignal("AAPL", stop_loss=BREAKEVEN))
+    assert result.outcome is Outcome.EXECUTED, result.reason
+    assert await venue_exits(pipeline.db, opened) == [("145", "160"), ("150", "165")]
+    pipeline.quotes.set("AAPL", Decimal(166))
+    await pipeline.broker.simulate()  # leg 2's target closes it too
+    refused = await pipeline.executor.execute(make_envelope("SL 155"), UpdateSignal("AAPL", stop_loss=Decimal(155)))
+    assert refused.outcome is Outcome.RISK_REJECTED
+    assert refused.reason == "every leg of the signal is already closed: nothing to move"
+
+
+async def test_the_same_stop_move_on_two_signals_is_not_a_duplicate(
+    pipeline: Pipeline, make_envelope: EnvelopeFactory
+) -> None:
+    first = await open_bracket(pipeline, make_envelope)
+    again = replace(BRACKET, quantity=Decimal(20))
+    await pipeline.executor.execute(make_envelope("BUY AAPL again", message_id="501"), again)
+    for parent in ("500", "501"):
+        reply = replace(make_envelope("SL to BE"), reply_to_message_id=parent)
+        moved = await pipeline.executor.execute(reply, UpdateSignal("AAPL", stop_loss=BREAKEVEN))
+        assert moved.outcome is Outcome.EXECUTED, moved.reason
+    assert await venue_exits(pipeline.db, first) == [("150", "160"), ("150", "165")]

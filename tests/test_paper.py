@@ -180,3 +180,30 @@ async def test_books_survive_a_restart_identically(tmp_path: Path) -> None:
         assert (await venue.positions(), await venue.account(), await venue.get_order("tc-2")) == before
         quotes.set("AAPL", Decimal("139"))
         assert await venue.simulate() == 2  # the resting limit fills, then the first leg's stop triggers
+
+
+async def test_account_and_positions_read_from_memory_match_the_books(db: Database, quotes: StaticQuotes) -> None:
+    """What the broker answers from memory after fills, stops and a cancel is exactly what its tables say."""
+    venue = paper(db, quotes)
+    await venue.open()
+    await venue.submit_order(order("tc-1", quantity="10", stop_loss="145"))
+    await venue.submit_order(order("tc-2", side=Side.SELL, quantity="4"))
+    await venue.submit_order(order("tc-3", type_=OrderType.LIMIT, limit="140"))
+    await venue.cancel_order("tc-3")
+    quotes.set("AAPL", Decimal("144"))
+    assert await venue.simulate() == 1
+    reopened = paper(db, quotes)  # reads the tables afresh
+    await reopened.open()
+    assert await venue.account() == await reopened.account()
+    assert await venue.positions() == await reopened.positions() == []
+    row = await db.fetchone("SELECT cash, realized_pnl FROM paper_account WHERE id = 1")
+    assert row is not None and (await venue.account()).cash == Decimal(row["cash"])
+
+
+async def test_a_rejected_order_changes_nothing_in_memory_or_on_disk(broker: PaperBroker) -> None:
+    """A reduce-only order with nothing to reduce is refused, and the account it leaves is the one before."""
+    before = await broker.account()
+    with pytest.raises(OrderRejected):
+        await broker.submit_order(order("tc-9", side=Side.SELL, reduce_only=True))
+    assert await broker.account() == before
+    assert await broker.get_order("tc-9") is None

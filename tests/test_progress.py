@@ -28,3 +28,12 @@ def test_channels_are_independent() -> None:
     marks.begin("b", 7)
     assert marks.finish("b", 7) == 7
     assert marks.finish("a", 5) == 5
+
+
+def test_a_message_handled_on_arrival_moves_the_mark_but_never_past_one_in_flight() -> None:
+    """Chatter, handled the moment it arrives, moves the mark to itself unless an earlier message is in flight."""
+    marks = ProgressMarks()
+    assert marks.handled("c", 10) == 10
+    marks.begin("c", 11)
+    assert marks.handled("c", 12) == 10  # 11 is still being handled
+    assert marks.finish("c", 11) == 12

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import random
 
@@ -95,3 +96,41 @@ async def test_limiter_sleeps_the_reserved_wait_and_counts_throttles() -> None:
     assert slept == [0.25, 0.5]
     assert limiter.stats.throttled == 2
     assert waits == [0.0, 0.25, 0.5]
+
+
+def test_take_spends_a_token_only_when_there_is_one() -> None:
+    """`take` never goes into debt: with the bucket empty it answers False and leaves the level alone."""
+    clock = FakeClock()
+    bucket = TokenBucket(rate=2.0, burst=1, clock=clock)
+    assert bucket.take() is True
+    assert bucket.take() is False
+    assert bucket.tokens() == 0.0
+    clock.now = 0.5
+    assert bucket.take() is True
+
+
+async def test_a_caller_with_a_token_in_sight_does_not_overtake_one_already_waiting() -> None:
+    """Arrival order holds: a request arriving while another waits for its token queues behind it."""
+    clock = FakeClock()
+    release = asyncio.Event()
+    left: list[str] = []
+
+    async def sleep_until_released(_seconds: float) -> None:
+        await release.wait()
+
+    limiter = RateLimiter("test", TokenBucket(rate=1.0, burst=1, clock=clock), sleep=sleep_until_released)
+
+    async def request(name: str) -> None:
+        await limiter.acquire()
+        left.append(name)
+
+    await limiter.acquire()  # the burst is spent
+    first = asyncio.create_task(request("first"))
+    await asyncio.sleep(0)  # first is now waiting for its token
+    clock.now = 5.0  # tokens refilled meanwhile
+    second = asyncio.create_task(request("second"))
+    await asyncio.sleep(0)
+    assert left == []  # second did not take the refilled token ahead of first
+    release.set()
+    await asyncio.gather(first, second)
+    assert left == ["first", "second"]

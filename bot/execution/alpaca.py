@@ -20,7 +20,7 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 
 from bot.domain import Account, AssetClass, OrderAck, OrderRequest, OrderStatus, Position, Side
-from bot.errors import BrokerRequestRefused, ConfigError, OrderRejected
+from bot.errors import BrokerRequestRefused, ConfigError, ExitsClosed, OrderRejected
 from bot.execution.alpaca_codec import (
     AlpacaOrder,
     is_duplicate_client_id,
@@ -243,6 +243,8 @@ def _refuse_what_alpaca_cannot_place(request: OrderRequest) -> None:
 
 def _exit_leg(parent: AlpacaOrder, client_order_id: str, what: str, types: tuple[str, ...]) -> AlpacaOrder:
     leg = parent.open_leg(*types)
+    if leg is None and parent.legs:
+        raise ExitsClosed(f"order {client_order_id} is already closed by its exits: no open {what} leg to move")
     if leg is None:
-        raise OrderRejected(f"order {client_order_id} has no open {what} leg to move")
+        raise OrderRejected(f"order {client_order_id} has no {what} leg to move")
     return leg

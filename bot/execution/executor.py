@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,15 +33,16 @@ from bot.domain import (
     SignalEnvelope,
     UpdateSignal,
 )
-from bot.errors import BrokerError, TemporaryBrokerError
+from bot.errors import BrokerError, ExitsClosed, TemporaryBrokerError
 from bot.execution.broker import Broker
 from bot.execution.day_start import DayStartEquity
 from bot.execution.ids import signal_id as make_signal_id
 from bot.execution.kill_switch import KillSwitch
 from bot.execution.management import Action, CancelEntry, MoveExits, entry_legs, plan_cancel, plan_update
 from bot.execution.orders import close_leg, open_legs
+from bot.execution.pending import PendingOrders
 from bot.execution.risk import RiskContext, RiskLimits, Sizing, daily_loss_reached, evaluate_close, evaluate_open
-from bot.execution.submitter import Lookup, OrderSubmitter
+from bot.execution.submitter import Lookup, OrderSubmitter, Submission
 from bot.execution.trace import SignalTrace, leg_events
 from bot.metrics import Metrics
 from bot.signals.schema import signal_to_dict
@@ -61,10 +63,24 @@ class ExecutionSettings:
     duplicate_window_seconds: float = 30.0
 
 
-def fingerprint(signal: Signal) -> str:
-    """The same normalized signal always has the same fingerprint (for the duplicate window)."""
-    canonical = json.dumps(signal_to_dict(signal), sort_keys=True, separators=(",", ":"))
+def fingerprint(signal: Signal, manages: str | None = None) -> str:
+    """The same normalized signal always has the same fingerprint (for the duplicate window). A message that
+    manages a signal is only a repeat when it manages the same one: "SL to BE" on two trades is two moves."""
+    fields = signal_to_dict(signal) | ({"manages": manages} if manages is not None else {})
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """The venue's answer to one leg, and when it was sent and answered (for its trace steps)."""
+
+    leg: int
+    request: OrderRequest
+    submission: Submission
+    sent_at: datetime
+    acked_at: datetime
+    answered: float  # perf_counter, for the signal's latency
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +121,8 @@ class Executor:
         self._metrics = metrics
         self._clock = clock
         self._settings = settings
+        self._gate = asyncio.Lock()  # one risk check at a time (see `execute`)
+        self._pending = PendingOrders()
 
     async def record_refusal(
         self,
@@ -118,13 +136,17 @@ class Executor:
         """Record a message that will not trade (invalid, unauthorized) so it can be traced and counted."""
         record = self._record(envelope, signal, outcome, reason)
         trace = trace or SignalTrace.received(envelope)
-        async with self._db.transaction() as conn:
-            inserted = await self._signals.insert(conn, record)
-            if inserted:
-                if signal is not None:
-                    trace.decided(self._clock(), outcome, reason, 0)
-                await TraceRepository.insert(conn, trace.take())
-        if not inserted:
+        decided_at = self._clock()
+
+        def store(conn: sqlite3.Connection) -> bool:
+            if not self._signals.insert_now(conn, record):
+                return False
+            if signal is not None:
+                trace.decided(decided_at, outcome, reason, 0)
+            TraceRepository.insert_now(conn, trace.take())
+            return True
+
+        if not await self._db.write(store):
             return await self._replayed(envelope)
         return ExecutionResult(outcome, record.id, reason, signal)
 
@@ -143,32 +165,53 @@ class Executor:
         """
         if (seen := await self._recorded(envelope)) is not None:
             return seen  # skip the risk look-ups; the UNIQUE key below is what actually guards
-        plan = await self._checked_plan(envelope, signal, manages)
-        record = self._record(envelope, signal, plan.outcome, plan.reason, plan.target_signal_id)
-        async with self._db.transaction() as conn:
-            duplicate_of = await self._signals.find_recent_duplicate(
-                conn,
-                envelope.author_id,
-                record.fingerprint or "",
-                envelope.received_at - timedelta(seconds=self._settings.duplicate_window_seconds),
-            )
-            if duplicate_of is not None:
-                plan = _Plan(Outcome.DUPLICATE, f"same signal as {duplicate_of} from the same author")
-                record = self._record(envelope, signal, plan.outcome, plan.reason, plan.target_signal_id)
-            inserted = await self._signals.insert(conn, record)
-            if inserted:  # the early steps ride in this commit, before anything reaches the broker
-                trace = trace or SignalTrace.received(envelope)
-                trace.decided(self._clock(), plan.outcome, plan.reason, len(plan.legs) + len(plan.actions))
-                await TraceRepository.insert(conn, trace.take())
-            for leg, request in enumerate(plan.legs if inserted and plan.outcome is None else (), start=1):
-                await self._orders.insert_intent(conn, record.id, leg, self._broker.name, request, self._clock())
-        if not inserted:
-            return await self._replayed(envelope)
-        if plan.outcome is not None:
-            return ExecutionResult(plan.outcome, record.id, plan.reason, signal)
-        if plan.actions:
-            return await self._manage(record, plan.actions, envelope.received_monotonic)
-        return await self._send(record, plan.legs, envelope.received_monotonic)
+        # Risk checks run one at a time, each counting the orders approved before it that the venue has not
+        # answered yet (`bot.execution.pending`): signals in flight together cannot both pass a limit (open
+        # positions, position size, a close of what is held) that only one of them fits.
+        async with self._gate:
+            plan = await self._checked_plan(envelope, signal, manages)
+            ticket = self._pending.add(plan.legs if plan.outcome is None else ())
+        try:
+            record = self._record(envelope, signal, plan.outcome, plan.reason, plan.target_signal_id)
+            trace = trace or SignalTrace.received(envelope)
+            store = partial(self._store, envelope, signal, plan, record, trace, self._clock())
+            inserted, plan, record = await self._db.write(store)
+            if not inserted:
+                return await self._replayed(envelope)
+            if plan.outcome is not None:
+                return ExecutionResult(plan.outcome, record.id, plan.reason, signal)
+            if plan.actions:
+                return await self._manage(record, plan.actions, envelope.received_monotonic)
+            answers = await self._submit(plan.legs)
+        finally:
+            self._pending.discard(ticket)  # answered: the venue's positions now carry the fills
+        return await self._record_answers(record, answers, envelope.received_monotonic)
+
+    def _store(
+        self,
+        envelope: SignalEnvelope,
+        signal: Signal,
+        plan: _Plan,
+        record: SignalRecord,
+        trace: SignalTrace,
+        now: datetime,
+        conn: sqlite3.Connection,
+    ) -> tuple[bool, _Plan, SignalRecord]:
+        """One write unit: the signal (or the duplicate it turns out to be), its early trace steps and its
+        order intents, committed before anything reaches the broker. False when the message was recorded."""
+        since = envelope.received_at - timedelta(seconds=self._settings.duplicate_window_seconds)
+        author, fingerprint_ = envelope.author_id, record.fingerprint or ""
+        duplicate_of = self._signals.find_recent_duplicate_now(conn, author, fingerprint_, since)
+        if duplicate_of is not None:
+            plan = _Plan(Outcome.DUPLICATE, f"same signal as {duplicate_of} from the same author")
+            record = self._record(envelope, signal, plan.outcome, plan.reason, plan.target_signal_id)
+        if not self._signals.insert_now(conn, record):
+            return False, plan, record
+        trace.decided(now, plan.outcome, plan.reason, len(plan.legs) + len(plan.actions))
+        TraceRepository.insert_now(conn, trace.take())
+        for leg, request in enumerate(plan.legs if plan.outcome is None else (), start=1):
+            self._orders.insert_intent_now(conn, record.id, leg, self._broker.name, request, now)
+        return True, plan, record
 
     async def _checked_plan(self, envelope: SignalEnvelope, signal: Signal, manages: SignalRecord | None) -> _Plan:
         """The plan, with the risk look-ups retried once when the venue asks us to wait; a venue that
@@ -216,6 +259,7 @@ class Executor:
         """Send each change; they are idempotent, so a retry or a recovery re-run never does harm."""
         acks: list[OrderAck] = []
         problems: list[str] = []
+        closed_legs: list[str] = []
         for action in actions:
             cid = action.client_order_id
             if isinstance(action, CancelEntry):
@@ -225,7 +269,12 @@ class Executor:
                 elif ack.status is OrderStatus.FILLED:
                     problems.append(f"{cid} had already filled: use CLOSE to exit the position")
             else:
-                ack = await self._submitter.modify("replace_exits", cid, partial(self._move_exits, action))
+                try:
+                    ack = await self._submitter.modify("replace_exits", cid, partial(self._move_exits, action))
+                except ExitsClosed as exc:  # "TP1 hit, SL to BE": the closed leg has nothing left to protect
+                    log.info("order.exits_closed", client_order_id=cid, reason=str(exc))
+                    closed_legs.append(cid)
+                    continue
                 if ack.status.is_success:
                     await self._orders.set_exits(cid, action.stop_loss, action.take_profit, self._clock())
             if not (ack.status.is_success or ack.status is OrderStatus.CANCELED):
@@ -233,6 +282,8 @@ class Executor:
             log.info("order.managed", client_order_id=cid, action=type(action).__name__, status=ack.status.value)
             acks.append(ack)
         outcome, reason = (Outcome.FAILED, problems[0]) if problems else (Outcome.EXECUTED, None)
+        if not acks and closed_legs:
+            outcome, reason = Outcome.RISK_REJECTED, "every leg of the signal is already closed: nothing to move"
         latency = time.perf_counter() - started
         await self._signals.finish(record.id, outcome, reason, latency, self._clock())
         return ExecutionResult(outcome, record.id, reason, record.signal, tuple(acks))
@@ -246,7 +297,7 @@ class Executor:
         tif = self._settings.time_in_force
         match signal:
             case OpenSignal():
-                ctx = await self._context(envelope, signal.symbol)
+                ctx = await self._context(envelope, signal.symbol, entry=True)
                 decision = evaluate_open(signal, self._limits, self._sizing, ctx)
                 if daily_loss_reached(self._limits, ctx) and not self._kill_switch.engaged:
                     await self._kill_switch.set(True)  # the limit pauses trading until an admin's /resume
@@ -257,7 +308,7 @@ class Executor:
                     return _Plan(Outcome.RISK_REJECTED, decision.reason)
                 return _Plan(None, None, tuple(open_legs(signal, decision.quantity, tif=tif, origin=envelope)))
             case CloseSignal(symbol=str(symbol)):
-                ctx = await self._context(envelope, symbol)
+                ctx = await self._context(envelope, symbol, entry=False)
                 decision = evaluate_close(signal, symbol, self._limits, ctx)
                 if not decision.approved or decision.quantity is None or ctx.position is None:
                     return _Plan(Outcome.RISK_REJECTED, decision.reason)
@@ -272,48 +323,77 @@ class Executor:
                 return await self._management_plan(signal, target)
         return _Plan(Outcome.INVALID, f"this {signal.kind.value} names no symbol and replies to no signal")
 
-    async def _context(self, envelope: SignalEnvelope, symbol: str) -> RiskContext:
+    async def _context(self, envelope: SignalEnvelope, symbol: str, *, entry: bool) -> RiskContext:
+        """The account as the check must see it: an entry counts every pending order as filled, a close only
+        what pending orders already sell (`PendingOrders`)."""
         positions = await self._broker.positions()
         account = await self._broker.account()
-        position = next((p for p in positions if p.symbol == symbol), None)
+        if entry:
+            position, open_positions = self._pending.for_entry(positions, symbol)
+        else:
+            position, open_positions = self._pending.for_exit(positions, symbol), 0
         return RiskContext(
             now=self._clock(),
             received_at=envelope.received_at,
             kill_switch=self._kill_switch.engaged,
             price=await self._broker.last_price(symbol),
             position=position,
-            open_positions=sum(1 for p in positions if p.quantity != 0),
+            open_positions=open_positions,
             equity=account.equity,
             daily_pnl=await self._day_start.pnl(account.equity),
             last_entry_at=await self._signals.last_entry_at(symbol) if self._limits.cooldown_seconds else None,
         )
 
-    async def _send(self, record: SignalRecord, legs: tuple[OrderRequest, ...], started: float) -> ExecutionResult:
-        acks: list[OrderAck] = []
+    async def _submit(self, legs: tuple[OrderRequest, ...]) -> list[_Answer]:
+        answers = []
         for leg, request in enumerate(legs, start=1):
             sent_at = self._clock()
             submission = await self._submitter.submit(request)
-            ack, acked_at = submission.ack, self._clock()
-            steps = leg_events(
-                record.id, leg, request, ack, sent_at=sent_at, acked_at=acked_at, attempts=submission.attempts
+            answers.append(_Answer(leg, request, submission, sent_at, self._clock(), time.perf_counter()))
+        return answers
+
+    async def _record_answers(self, record: SignalRecord, answers: list[_Answer], started: float) -> ExecutionResult:
+        """Every leg's answer and the signal's outcome, in one commit; the latency runs from the message to
+        the venue's last answer."""
+        latency = (answers[-1].answered if answers else time.perf_counter()) - started
+        acks = [answer.submission.ack for answer in answers]
+        outcome, reason = _outcome_of(acks)
+        # A leg whose outcome is unknown keeps the signal pending: start-up recovery settles both.
+        settled = not any(ack.status is OrderStatus.UNKNOWN for ack in acks)
+        steps = [
+            leg_events(
+                record.id,
+                answer.leg,
+                answer.request,
+                answer.submission.ack,
+                sent_at=answer.sent_at,
+                acked_at=answer.acked_at,
+                attempts=answer.submission.attempts,
             )
-            await self._orders.record_ack(ack, acked_at, attempts=submission.attempts, events=steps)
+            for answer in answers
+        ]
+        finished_at = self._clock()
+
+        def store(conn: sqlite3.Connection) -> None:
+            for answer, events in zip(answers, steps, strict=True):
+                ack, attempts = answer.submission.ack, answer.submission.attempts
+                self._orders.record_ack_now(conn, ack=ack, at=answer.acked_at, attempts=attempts, events=events)
+            if settled:
+                self._signals.finish_now(conn, record.id, outcome, reason, latency, finished_at)
+
+        await self._db.write(store)
+        for answer in answers:
+            ack = answer.submission.ack
             self._metrics.orders.labels(self._broker.name, ack.status.value).inc()
             log.info(
                 "order.acknowledged",
                 client_order_id=ack.client_order_id,
                 status=ack.status.value,
                 reason=ack.reason,
-                attempts=submission.attempts,
+                attempts=answer.submission.attempts,
             )
-            acks.append(ack)
-        latency = time.perf_counter() - started
-        outcome, reason = _outcome_of(acks)
         if outcome is Outcome.EXECUTED:
             self._metrics.signal_to_order_seconds.observe(latency)
-        if not any(ack.status is OrderStatus.UNKNOWN for ack in acks):
-            # A leg whose outcome is unknown keeps the signal pending: start-up recovery settles both.
-            await self._signals.finish(record.id, outcome, reason, latency, self._clock())
         return ExecutionResult(outcome, record.id, reason, record.signal, tuple(acks), latency_seconds=latency)
 
     async def recover(self) -> int:
@@ -386,7 +466,7 @@ class Executor:
             received_at=envelope.received_at,
             text=envelope.text,
             signal=signal,
-            fingerprint=None if signal is None else fingerprint(signal),
+            fingerprint=None if signal is None else fingerprint(signal, target_signal_id),
             outcome=outcome,
             reason=reason,
             target_signal_id=target_signal_id,

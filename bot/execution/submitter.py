@@ -16,7 +16,7 @@ from typing import TypeVar
 import structlog
 
 from bot.domain import OrderAck, OrderRequest, OrderStatus
-from bot.errors import AmbiguousOrderOutcome, BrokerError, OrderRejected, TemporaryBrokerError
+from bot.errors import AmbiguousOrderOutcome, BrokerError, ExitsClosed, OrderRejected, TemporaryBrokerError
 from bot.execution.broker import Broker
 from bot.metrics import Metrics
 
@@ -93,12 +93,17 @@ class OrderSubmitter:
         return Submission(OrderAck(cid, OrderStatus.FAILED, reason=f"gave up: {last_reason}"), attempt)
 
     async def modify(self, operation: str, client_order_id: str, call: Callable[[], Awaitable[OrderAck]]) -> OrderAck:
-        """Cancel or move exits: setting a state is idempotent, so any failure short of a rejection is retried."""
+        """Cancel or move exits: setting a state is idempotent, so any failure short of a rejection is retried.
+
+        ExitsClosed is raised to the caller: a leg with nothing left to move is not a failed move.
+        """
         last_reason = ""
         for attempt in range(1, self._policy.max_attempts + 1):
             retry_after: float | None = None
             try:
                 return await self._timed(operation, call)
+            except ExitsClosed:
+                raise
             except OrderRejected as exc:
                 return OrderAck(client_order_id, OrderStatus.REJECTED, reason=str(exc))
             except TemporaryBrokerError as exc:

@@ -38,6 +38,14 @@ class TokenBucket:
         self._tokens -= 1.0
         return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
 
+    def take(self) -> bool:
+        """Take one token if one is there now (True); otherwise take nothing (False)."""
+        self._refill(self._clock())
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
+
     def now(self) -> float:
         """The bucket's clock, so callers can measure waits on the same time base."""
         return self._clock()
@@ -93,9 +101,22 @@ class RateLimiter:
         self._sleep = sleep
         self._on_wait = on_wait
         self._turn = asyncio.Lock()  # fair: waiters are woken in arrival order
+        self._queued = 0  # callers on the slow path (waiting for their turn or their token)
 
     async def acquire(self) -> None:
         self.stats.acquired += 1
+        # Nobody queued and a token there: take it and go, without the lock (most calls, most of the time).
+        if not self._queued and self.bucket.take():
+            if self._on_wait is not None:
+                self._on_wait(0.0)
+            return
+        self._queued += 1
+        try:
+            await self._wait_turn()
+        finally:
+            self._queued -= 1
+
+    async def _wait_turn(self) -> None:
         behind_others = self._turn.locked()
         queued_at = self.bucket.now()
         async with self._turn:

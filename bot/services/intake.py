@@ -1,5 +1,9 @@
 """The front door of the pipeline: every message (Discord or webhook) is counted, parsed, authorized and
-handed to the executor here, and ends with one summary log line."""
+handed to the executor here, and ends with one summary log line.
+
+Most messages are chatter, so reading one is kept cheap: `read` counts and parses a message's text without
+an await or an allocation when it is chatter; only what may be a signal goes on to `handle`.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from bot.domain import (
     Outcome,
     Signal,
     SignalEnvelope,
+    SignalSource,
     UpdateSignal,
 )
 from bot.errors import NotASignal, SignalParseError
@@ -53,7 +58,17 @@ def read_text(envelope: SignalEnvelope, policy: ChannelPolicy) -> Signal:
     """The message's text in the signal grammar: how every Discord message (and text webhook body) is read."""
     return parse_signal(envelope.text, now=envelope.received_at, options=policy.parse_options)
 
+
 ManagementSignal = CloseSignal | UpdateSignal | CancelSignal
+_OUTCOME_COUNTERS = {outcome: "outcome." + outcome.value for outcome in Outcome}
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the parser made of a message that may be a signal, and how long it took (for the trace)."""
+
+    parsed: Signal | SignalParseError
+    parse_seconds: float
 
 
 class SignalIntake:
@@ -73,14 +88,49 @@ class SignalIntake:
         self._writer = writer
         self._clock = clock
         self._policy_for = policy_for
+        # Metric children bound once: a label look-up per message would cost more than the count itself.
+        self._seen = {source.value: metrics.messages_seen.labels(source.value) for source in SignalSource}
+        self._outcomes = {
+            (source.value, outcome): metrics.signals.labels(source.value, outcome.value)
+            for source in SignalSource
+            for outcome in Outcome
+        }
 
     def preview(self, text: str, channel_id: str) -> Signal | SignalParseError:
         """What the parser makes of `text` in this channel, without recording or trading anything."""
         return _parse(text, self._clock(), self._policy_for(channel_id))
 
     def _count(self, source: str, outcome: Outcome) -> None:
-        self._metrics.signals.labels(source, outcome.value).inc()
-        self._writer.count(source, "outcome." + outcome.value)
+        self._outcomes[(source, outcome)].inc()
+        self._writer.count(source, _OUTCOME_COUNTERS[outcome])
+
+    def _count_seen(self, source: str) -> None:
+        self._seen[source].inc()
+        self._writer.count(source, "messages_seen")
+
+    def _tally(self, source: str, parsed: Signal | SignalParseError, parse_seconds: float) -> None:
+        """Count what the parser said (chatter is then done with)."""
+        self._metrics.signal_parse_seconds.observe(parse_seconds)
+        if isinstance(parsed, NotASignal):
+            self._count(source, Outcome.NOT_A_SIGNAL)
+        else:
+            # The parse success rate's two terms (/stats): read as a signal, or refused as an inconsistent one.
+            self._writer.count(source, PARSE_INVALID if isinstance(parsed, SignalParseError) else PARSE_VALID)
+
+    def read(self, source: SignalSource, channel_id: str, text: str, received_at: datetime) -> Reading | None:
+        """Count a message and parse its text (the channel's reading rules). None means chatter, counted as
+        `not_a_signal` and done with; otherwise pass the reading to `handle` with the message's envelope."""
+        started = time.perf_counter()
+        try:
+            parsed: Signal | SignalParseError = parse_signal(
+                text, now=received_at, options=self._policy_for(channel_id).parse_options
+            )
+        except SignalParseError as exc:
+            parsed = exc
+        parse_seconds = time.perf_counter() - started
+        self._count_seen(source.value)
+        self._tally(source.value, parsed, parse_seconds)
+        return None if isinstance(parsed, NotASignal) else Reading(parsed, parse_seconds)
 
     def _record_history(self, result: ExecutionResult) -> None:
         """The stored latency histogram and rejection reasons behind /stats (batched, no commit here)."""
@@ -89,30 +139,32 @@ class SignalIntake:
         if result.outcome in REJECTED_OUTCOMES and result.reason:
             self._writer.count_rejection(result.reason)
 
-    async def handle(self, envelope: SignalEnvelope, *, reader: Reader = read_text) -> ExecutionResult:
+    async def handle(
+        self, envelope: SignalEnvelope, *, reader: Reader = read_text, reading: Reading | None = None
+    ) -> ExecutionResult:
+        """Count, parse, authorize and execute one message; `reading` is what `read` already made of it."""
         # Every line logged while this message is handled, by any module, says which message it is about
         # (and, once it reads as a signal, carries its id).
         with structlog.contextvars.bound_contextvars(
             source=envelope.source.value, channel_id=envelope.channel_id, message_id=envelope.message_id
         ):
-            return await self._handle(envelope, reader)
+            return await self._handle(envelope, reader, reading)
 
-    async def _handle(self, envelope: SignalEnvelope, reader: Reader) -> ExecutionResult:
+    async def _handle(self, envelope: SignalEnvelope, reader: Reader, reading: Reading | None) -> ExecutionResult:
         source = envelope.source.value
-        self._metrics.messages_seen.labels(source).inc()
-        self._writer.count(source, "messages_seen")
         policy = self._policy_for(envelope.channel_id)
-        started = time.perf_counter()
-        parsed = _read(reader, envelope, policy)
-        parse_seconds = time.perf_counter() - started
-        self._metrics.signal_parse_seconds.observe(parse_seconds)
-        if isinstance(parsed, NotASignal):
-            self._count(source, Outcome.NOT_A_SIGNAL)
-            return ExecutionResult(Outcome.NOT_A_SIGNAL, reason=parsed.message)
-        # The parse success rate's two terms (/stats): read as a signal, or refused as an inconsistent one.
-        self._writer.count(source, PARSE_INVALID if isinstance(parsed, SignalParseError) else PARSE_VALID)
+        if reading is None:
+            self._count_seen(source)
+            started = time.perf_counter()
+            parsed = _read(reader, envelope, policy)
+            parse_seconds = time.perf_counter() - started
+            self._tally(source, parsed, parse_seconds)
+            if isinstance(parsed, NotASignal):
+                return ExecutionResult(Outcome.NOT_A_SIGNAL, reason=parsed.message)
+            reading = Reading(parsed, parse_seconds)
+        parsed = reading.parsed
         trace = SignalTrace.received(envelope)
-        trace.parsed(self._clock(), parsed, parse_seconds)
+        trace.parsed(self._clock(), parsed, reading.parse_seconds)
         with structlog.contextvars.bound_contextvars(signal_id=trace.signal_id):
             return await self._finish(envelope, await self._decide(envelope, parsed, policy, trace))
 

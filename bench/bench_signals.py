@@ -1,0 +1,198 @@
+"""Signal throughput and latency: trusted signals through the whole bot to the paper broker.
+
+Run from the repository root:
+
+    python bench/bench_signals.py                    # every scenario, 3 runs each, print the figures
+    python bench/bench_signals.py --update-docs      # also rewrite the "## Signal throughput and latency" section
+
+The Discord emulator (its own process, `discord_feeder.py`) posts market signals from a trusted provider
+into four signal channels, at a steady rate (100, 500 and 1,000 a second, for 10 s) or all at once (a
+burst of 5,000). Each scenario starts a fresh Tradecord (open_runtime + bot.start, an empty database,
+the paper broker, logging JSON lines to a file) and waits until every signal is settled. The bot replies
+and reacts to each one as in production (the emulator never rate-limits, so this is more Discord traffic
+than Discord would allow).
+
+Latency is the contract's: from the moment the listener gets the message to the broker's acknowledgement
+of its order (`signals.latency_seconds`, the value `tradecord_signal_to_order_seconds` observes). "Post to
+ack" adds the gateway and discord.py: from the emulator writing the frame to the signal being settled.
+Throughput is signals settled per second, from the first message received to the last signal settled.
+Every figure is the median over `--runs` runs.
+
+Each signal is one order (`BUY AAPL <n> @ MKT`, alternating with SELL, every size distinct so none is a
+duplicate). The paper broker's token bucket is raised to 1,000,000/s: its default (1,000/s) is a stand-in
+for a venue's limit and would otherwise be what is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sqlite3
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
+
+from clients import bench_settings, log_to, tradecord
+from common import load, machine, median_of, percentile, save, update_docs
+from discord_feeder import Feeder
+
+from bot.metrics import Metrics
+
+HEADING = "## Signal throughput and latency"
+BROKER = {"rate_per_second": 1_000_000, "burst": 1_000_000}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    signals: int
+    rate: float | None  # None: a burst, every message queued at once
+
+
+SCENARIOS = (
+    Scenario("100/s", 1_000, 100.0),
+    Scenario("500/s", 5_000, 500.0),
+    Scenario("1,000/s", 10_000, 1_000.0),
+    Scenario("burst", 5_000, None),
+)
+
+
+def texts(count: int, offset: int = 0) -> list[str]:
+    return [f"{'BUY' if n % 2 else 'SELL'} AAPL {n} @ MKT" for n in range(offset + 1, offset + count + 1)]
+
+
+def executed(metrics: Metrics) -> float:
+    """The bot's own counter, read from its child (a registry collect per poll would cost the bot a scrape)."""
+    return float(metrics.signals.labels("discord", "executed")._value.get())
+
+
+async def settle(metrics: Metrics, target: int, timeout: float = 300) -> None:  # noqa: ASYNC109
+    async with asyncio.timeout(timeout):
+        while executed(metrics) < target:  # noqa: ASYNC110 - the bot's own counter, read in-process
+            await asyncio.sleep(0.05)
+
+
+async def run_scenario(feeder: Feeder, scenario: Scenario, workdir: Path) -> dict[str, float]:
+    world = feeder.world
+    assert world is not None
+    settings = bench_settings(world, workdir, broker=BROKER)
+    async with tradecord(settings) as runtime:
+        await feeder.wait_connected()
+        metrics = runtime.services.metrics
+        await feeder.ask({"do": "signals", "texts": texts(20, 1_000_000), "rate": 200})  # warm-up
+        await settle(metrics, 20)
+        sent = await feeder.ask({"do": "signals", "texts": texts(scenario.signals), "rate": scenario.rate})
+        await settle(metrics, 20 + scenario.signals)
+        answered = await feeder.ask({"do": "wait_answered", "ids": [mid for mid, _ in sent["sent"]]})
+    await feeder.wait_disconnected()
+    return summarize(workdir / "tradecord.db", {str(mid): at for mid, at in sent["sent"]}, answered["answered_at"])
+
+
+def summarize(db: Path, sent_at: dict[str, float], answered_at: float | None = None) -> dict[str, float]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT message_id, received_at, updated_at, latency_seconds, outcome FROM signals"
+        ).fetchall()
+    measured = [row for row in rows if row[0] in sent_at]
+    failed = [row for row in measured if row[4] != "executed"]
+    if failed or len(measured) != len(sent_at):
+        raise RuntimeError(f"{len(failed)} signals not executed, {len(sent_at) - len(measured)} missing: {failed[:3]}")
+    latency_ms = [row[3] * 1000 for row in measured]
+    post_ms = [(row[2] - sent_at[row[0]]) * 1000 for row in measured]
+    first_received = min(row[1] for row in measured)
+    last_settled = max(row[2] for row in measured)
+    summary = {
+        "signals": len(measured),
+        "throughput": len(measured) / (last_settled - first_received),
+        "p50": percentile(latency_ms, 0.5),
+        "p99": percentile(latency_ms, 0.99),
+        "max": max(latency_ms),
+        "post_p50": percentile(post_ms, 0.5),
+        "post_p99": percentile(post_ms, 0.99),
+    }
+    if answered_at is not None:  # every signal's reply and reaction delivered to Discord
+        summary["answered"] = len(measured) / (answered_at - first_received)
+    return summary
+
+
+async def run(runs: int, only: list[str] | None) -> dict[str, Any]:
+    scenarios = [s for s in SCENARIOS if only is None or s.name in only]
+    results: dict[str, list[dict[str, float]]] = {s.name: [] for s in scenarios}
+    with tempfile.TemporaryDirectory(prefix="tradecord-bench-") as tmp:
+        log_to(Path(tmp) / "bot.log")
+        async with Feeder() as feeder:
+            for index in range(runs):
+                for scenario in scenarios:
+                    workdir = Path(tmp) / f"{index}-{scenario.signals}-{scenario.rate}"
+                    workdir.mkdir()
+                    started = time.perf_counter()
+                    row = await run_scenario(feeder, scenario, workdir)
+                    results[scenario.name].append(row)
+                    print(
+                        f"run {index + 1} {scenario.name:>8}: {row['throughput']:7,.0f} signals/s, latency p50"
+                        f" {row['p50']:6.2f} ms p99 {row['p99']:7.2f} ms max {row['max']:7.2f} ms;"
+                        f" answered {row.get('answered', 0):7,.0f}/s; post to ack p50"
+                        f" {row['post_p50']:6.2f} ms p99 {row['post_p99']:7.2f} ms"
+                        f" ({time.perf_counter() - started:.0f} s)",
+                        flush=True,
+                    )
+    return {"runs": runs, "scenarios": {name: median_of(rows) for name, rows in results.items()}}
+
+
+def markdown(results: dict[str, Any], before: dict[str, Any] | None, command: str) -> str:
+    lines = [
+        HEADING,
+        "",
+        f"Command: `{command}` (machine: {machine()}; medians of {results['runs']} runs, a fresh bot and database"
+        " each).",
+        "",
+        "| load | signals/s | latency p50 ms | p99 ms | max ms | post to ack p50 ms | p99 ms |"
+        + (" before: signals/s | p50 ms | p99 ms | max ms |" if before else ""),
+        "|---|---:|---:|---:|---:|---:|---:|" + ("---:|---:|---:|---:|" if before else ""),
+    ]
+    for scenario in SCENARIOS:
+        row = results["scenarios"].get(scenario.name)
+        if row is None:
+            continue
+        old = (before or {}).get("scenarios", {}).get(scenario.name)
+        load_text = f"{scenario.signals:,} at {scenario.name}" if scenario.rate else f"burst of {scenario.signals:,}"
+        line = (
+            f"| {load_text} | {row['throughput']:,.0f} | {row['p50']:.2f} | {row['p99']:.2f} | {row['max']:.2f}"
+            f" | {row['post_p50']:.2f} | {row['post_p99']:.2f} |"
+        )
+        if before:
+            line += (
+                f" {old['throughput']:,.0f} | {old['p50']:.2f} | {old['p99']:.2f} | {old['max']:.2f} |"
+                if old
+                else " | | | |"
+            )
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--only", nargs="*", help="scenario names to run (100/s 500/s 1,000/s burst)")
+    parser.add_argument("--save", type=Path, help="write the results as JSON to this file")
+    parser.add_argument("--baseline", type=Path, help="results JSON of an earlier run, shown as 'before'")
+    parser.add_argument("--update-docs", action="store_true", help=f"rewrite '{HEADING}' in docs/benchmarks.md")
+    args = parser.parse_args()
+    results = asyncio.run(run(args.runs, args.only))
+    if args.save:
+        save("signals", results, args.save)
+    command = "python bench/bench_signals.py --update-docs" + (f" --baseline {args.baseline}" if args.baseline else "")
+    section = markdown(results, load(args.baseline), command)
+    print(section)
+    if args.update_docs:
+        update_docs(HEADING, section)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Helpers shared by the benchmarks: the machine line, percentiles, medians, result files, docs sections."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs" / "benchmarks.md"
+BASELINES = ROOT / "bench" / "baselines"
+
+
+def machine() -> str:
+    return (
+        f"{platform.python_implementation()} {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs"
+    )
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile (`fraction` 0.99 for p99)."""
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def median(values: Iterable[float]) -> float:
+    return float(statistics.median(list(values)))
+
+
+def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every number in the runs' (equally shaped) result dicts as its median over the runs."""
+    first = runs[0]
+    merged: dict[str, Any] = {}
+    for key, value in first.items():
+        if isinstance(value, dict):
+            merged[key] = median_of([run[key] for run in runs])
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            merged[key] = value
+        else:
+            merged[key] = median(run[key] for run in runs)
+    return merged
+
+
+def save(name: str, results: dict[str, Any], path: Path | None = None) -> Path:
+    """Write a run's results as JSON (to `bench/baselines/<name>.json` unless a path is given)."""
+    target = path or BASELINES / f"{name}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return target
+
+
+def load(path: Path | None) -> dict[str, Any] | None:
+    if path is None or not path.exists():
+        return None
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
+
+
+def update_docs(heading: str, section: str) -> None:
+    """Replace the section starting at `heading` (a `## ` line) in docs/benchmarks.md, or append it."""
+    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
+    start = text.find(heading + "\n")
+    if start == -1:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        following = text.find("\n## ", start + 1)
+        rest = "" if following == -1 else "\n" + text[following + 1 :]
+        text = text[:start] + section + rest
+    DOCS.write_text(text, encoding="utf-8")

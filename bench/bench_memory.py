@@ -33,6 +33,8 @@ from clients import bench_settings
 from common import load, machine, median, save, update_docs
 from discord_feeder import Feeder
 
+from bot import event_loop
+
 HEADING = "## Memory"
 STEP = 100_000
 ROOT = Path(__file__).resolve().parents[1]
@@ -159,7 +161,7 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="results JSON of an earlier run, shown as 'before'")
     parser.add_argument("--update-docs", action="store_true", help=f"rewrite '{HEADING}' in docs/benchmarks.md")
     args = parser.parse_args()
-    results = asyncio.run(run(args.runs, args.messages))
+    results = event_loop.run(run(args.runs, args.messages))
     if args.save:
         save("memory", results, args.save)
     command = "python bench/bench_memory.py --update-docs" + (f" --baseline {args.baseline}" if args.baseline else "")

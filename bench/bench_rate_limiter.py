@@ -32,6 +32,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 from common import load, machine, median, save, update_docs
 
+from bot import event_loop
 from bot.app import wait_observer
 from bot.execution.token_bucket import RateLimiter, TokenBucket
 from bot.metrics import Metrics
@@ -172,7 +173,7 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="results JSON of an earlier run, shown as 'before'")
     parser.add_argument("--update-docs", action="store_true", help=f"rewrite '{HEADING}' in docs/benchmarks.md")
     args = parser.parse_args()
-    results = asyncio.run(run(args.runs))
+    results = event_loop.run(run(args.runs))
     if args.save:
         save("rate_limiter", results, args.save)
     command = "python bench/bench_rate_limiter.py --update-docs" + (

@@ -32,6 +32,8 @@ from clients import bench_settings, log_to, tradecord
 from common import load, machine, median_of, save, update_docs
 from discord_feeder import Feeder
 
+from bot import event_loop
+
 HEADING = "## Scrape cost"
 LOAD_GENERATOR = str(Path(__file__).resolve().parent / "http_load.py")
 SECONDS = 10.0
@@ -132,7 +134,7 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="results JSON of an earlier run, shown as 'before'")
     parser.add_argument("--update-docs", action="store_true", help=f"rewrite '{HEADING}' in docs/benchmarks.md")
     args = parser.parse_args()
-    results = asyncio.run(run(args.runs, args.rate))
+    results = event_loop.run(run(args.runs, args.rate))
     if args.save:
         save("scrape", results, args.save)
     rate = "" if args.rate == 500 else f" --rate {args.rate:g}"

@@ -5,13 +5,16 @@ Run from the repository root:
     python bench/bench_stats_history.py                     # build /tmp/tradecord-bench.db (about 2 minutes), time
     python bench/bench_stats_history.py --reuse             # time again on the database already built
     python bench/bench_stats_history.py --signals 200000    # a smaller database
+    python bench/bench_stats_history.py --update-docs       # also rewrite its section of docs/benchmarks.md
 
 The database holds what 30 days of a busy bot leave: N signal rows (60 % executed, the rest refused,
 invalid, failed, duplicate or unauthorized) with their orders and paper fills, twice as many chatter
 messages, the aggregates the batched writer keeps (written through `BatchWriter`), a system sample every
 15 s, and retention run once (minute rows past 7 days pruned, old samples rolled up). Each query is timed
-`--rounds` times in the bot's own code path (`StatsService.report`, `SeriesService.series`); the figures
-are the median, p95 and max in milliseconds.
+`--rounds` times in the bot's own code path (`StatsService.report`, `SeriesService.series`), and
+`GET /api/stats?window=30d` through the side server's app on a loopback port (the service plus routing, JSON
+and the HTTP round trip); the figures are the median, p95 and max in milliseconds. The timing pass is
+repeated `--runs` times and each figure is the median over the runs.
 """
 
 from __future__ import annotations
@@ -27,13 +30,19 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
+
+import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bot.metrics import Metrics  # noqa: E402
+from bot.services.health import HealthService, Readiness  # noqa: E402
 from bot.services.series import SeriesService  # noqa: E402
 from bot.services.stats import StatsService, Window  # noqa: E402
+from bot.web.app import SideServer, WebServices, make_app  # noqa: E402
 from storage.database import Database  # noqa: E402
 from storage.paper import PaperBooks  # noqa: E402
 from storage.retention import HistoryRetention, RetentionPolicy  # noqa: E402
@@ -42,7 +51,13 @@ from storage.series import SeriesQueries  # noqa: E402
 from storage.stats import StatsQueries  # noqa: E402
 from storage.writer import BatchWriter  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "bench"))
+from common import load, machine, median_of, save, update_docs  # noqa: E402
+
+from bot import event_loop  # noqa: E402
+
 DAYS = 30
+HEADING = "## History: /stats and /api/series"
 OUTCOMES = (
     ("executed", 0.60, None),
     ("risk_rejected", 0.12, "order value {n} exceeds risk.max_order_notional 1000"),
@@ -147,12 +162,6 @@ async def timed(rounds: int, call: Callable[[], Awaitable[object]]) -> list[floa
     return samples
 
 
-def summary(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
-    return f"median {statistics.median(ordered):6.2f} ms · p95 {p95:6.2f} ms · max {ordered[-1]:6.2f} ms"
-
-
 async def migrate(path: Path) -> None:
     async with Database(path):
         pass
@@ -177,30 +186,87 @@ def build(path: Path, signals: int, now: float) -> None:
     print(f"built {path} with {signals:,} signals in {time.perf_counter() - started:.0f} s")
 
 
-async def measure(path: Path, rounds: int) -> None:
+async def measure(path: Path, rounds: int, *, show: bool) -> dict[str, dict[str, float]]:
+    """One timing pass: {query: {median, p95, max}} in milliseconds."""
     async with Database(path) as db:
-        counts = {
-            table: (await db.fetchone(f"SELECT COUNT(*) FROM {table}") or (0,))[0]
-            for table in ("signals", "orders", "paper_fills", "activity", "activity_hourly", "latency_histogram",
-                          "rejections", "order_statuses", "system_samples")
-        }  # fmt: skip
-        print("rows:", ", ".join(f"{table} {n:,}" for table, n in counts.items()))
+        if show:
+            counts = {
+                table: (await db.fetchone(f"SELECT COUNT(*) FROM {table}") or (0,))[0]
+                for table in ("signals", "orders", "paper_fills", "activity", "activity_hourly", "latency_histogram",
+                              "rejections", "order_statuses", "system_samples")
+            }  # fmt: skip
+            print("rows:", ", ".join(f"{table} {n:,}" for table, n in counts.items()))
         clock = lambda: datetime.now(UTC)  # noqa: E731
         stats = StatsService(StatsQueries(db), clock, pnl_since=PaperBooks(db).realized_pnl_since)
         series = SeriesService(SeriesQueries(db), clock)
-        report = await stats.report(Window.MONTH)
-        latency = report.latency_ms
-        print(
-            f"/stats 30d: {report.signals_total:,} outcomes, {report.orders_total:,} orders, "
-            f"p50/p95/p99 {latency.p50:.2f}/{latency.p95:.2f}/{latency.p99:.2f} ms, "
-            f"pnl {report.pnl}, top rejection {report.top_rejections[0]}"
+        if show:
+            report = await stats.report(Window.MONTH)
+            latency = report.latency_ms
+            print(
+                f"/stats 30d: {report.signals_total:,} outcomes, {report.orders_total:,} orders, "
+                f"p50/p95/p99 {latency.p50:.2f}/{latency.p95:.2f}/{latency.p99:.2f} ms, "
+                f"pnl {report.pnl}, top rejection {report.top_rejections[0]}"
+            )
+        figures: dict[str, dict[str, float]] = {}
+        for window in Window:
+            figures[f"/stats {window.value}"] = figures_of(await timed(rounds, lambda w=window: stats.report(w)))
+        for window in Window:
+            figures[f"/api/series {window.value}"] = figures_of(await timed(rounds, lambda w=window: series.series(w)))
+        services = WebServices(stats=stats, health=HealthService(), readiness=Readiness(), metrics=Metrics())
+        async with SideServer(make_app(services), "127.0.0.1", 0) as server, aiohttp.ClientSession() as http:
+            url = f"http://127.0.0.1:{server.port}/api/stats?window=30d"
+
+            async def get() -> None:
+                async with http.get(url) as response:
+                    assert response.status == 200, response.status
+                    await response.read()
+
+            figures["GET /api/stats?window=30d"] = figures_of(await timed(rounds, get))
+        if show:
+            for query, row in figures.items():
+                print(
+                    f"{query:>28}: median {row['median']:6.2f} ms · p95 {row['p95']:6.2f} ms · max {row['max']:6.2f} ms"
+                )
+        return figures
+
+
+def figures_of(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "median": statistics.median(ordered),
+        "p95": ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))],
+        "max": ordered[-1],
+    }
+
+
+def markdown(results: dict[str, Any], before: dict[str, Any] | None, command: str) -> str:
+    old = (before or {}).get("queries", {})
+    lines = [
+        HEADING,
+        "",
+        f"Command: `{command}` (machine: {machine()}; {results['rounds']} rounds after one warm-up, medians of"
+        f" {results['runs']} runs, through `StatsService.report` / `SeriesService.series` on the reader connection,"
+        " and `/api/stats` over HTTP).",
+        "",
+        f"Database: {results['signals']:,} signal rows over 30 days (60 % executed with their orders and 90 % of those"
+        " filled on paper), twice as many chatter messages, the aggregates the batched writer keeps, a system sample"
+        " every 15 s, retention run once.",
+        "",
+        "| query | median | p95 | max |" + (" before: median |" if old else ""),
+        "|---|---:|---:|---:|" + ("---:|" if old else ""),
+    ]
+    for query, row in results["queries"].items():
+        previous = old.get(query)
+        lines.append(
+            f"| `{query}` | {row['median']:.1f} ms | {row['p95']:.1f} ms | {row['max']:.1f} ms |"
+            + ((f" {previous['median']:.1f} ms |" if previous else " |") if old else "")
         )
-        for window in Window:
-            samples = await timed(rounds, lambda w=window: stats.report(w))
-            print(f"/stats {window.value:>3}:      {summary(samples)}")
-        for window in Window:
-            samples = await timed(rounds, lambda w=window: series.series(w))
-            print(f"/api/series {window.value:>3}: {summary(samples)}")
+    lines += [
+        "",
+        "No query reads the signal or order rows: each sums per-minute or per-hour aggregates, and PnL is two",
+        "indexed look-ups (the running realized total).",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -208,11 +274,32 @@ def main() -> None:
     parser.add_argument("--db", type=Path, default=Path("/tmp/tradecord-bench.db"))
     parser.add_argument("--signals", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=3, help="timing passes; each figure is their median")
     parser.add_argument("--reuse", action="store_true", help="time the existing database, do not rebuild it")
+    parser.add_argument("--save", type=Path, help="write the results as JSON to this file")
+    parser.add_argument("--baseline", type=Path, help="results JSON of an earlier run, shown as 'before'")
+    parser.add_argument("--update-docs", action="store_true", help=f"rewrite '{HEADING}' in docs/benchmarks.md")
     args = parser.parse_args()
     if not args.reuse:
         build(args.db, args.signals, time.time())
-    asyncio.run(measure(args.db, args.rounds))
+    runs = [event_loop.run(measure(args.db, args.rounds, show=n == 0)) for n in range(args.runs)]
+    results = {
+        "signals": args.signals,
+        "rounds": args.rounds,
+        "runs": args.runs,
+        "queries": {query: median_of([run[query] for run in runs]) for query in runs[0]},
+    }
+    if args.save:
+        save("stats", results, args.save)
+    command = "python bench/bench_stats_history.py --update-docs" + (
+        f" --baseline {args.baseline}" if args.baseline else ""
+    )
+    if args.reuse:  # the database an earlier run of this same command built
+        command += f" --db {args.db} --reuse"
+    section = markdown(results, load(args.baseline), command)
+    print(section)
+    if args.update_docs:
+        update_docs(HEADING, section)
 
 
 if __name__ == "__main__":

@@ -10,15 +10,16 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.event_loop import loop_name
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "benchmarks.md"
 BASELINES = ROOT / "bench" / "baselines"
 
 
 def machine() -> str:
-    return (
-        f"{platform.python_implementation()} {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs"
-    )
+    python = f"{platform.python_implementation()} {platform.python_version()}"
+    return f"{python}, {platform.machine()}, {os.cpu_count()} CPUs, {loop_name()} event loop"
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:

@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bot import event_loop  # noqa: E402
 from bot.discord_emulator import FakeDiscord  # noqa: E402
 from bot.discord_emulator import payloads as emulator_payloads  # noqa: E402
 
@@ -243,4 +244,4 @@ class Feeder:
 
 
 if __name__ == "__main__":
-    asyncio.run(serve(int(sys.argv[1]), int(sys.argv[2])))
+    event_loop.run(serve(int(sys.argv[1]), int(sys.argv[2])))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -75,6 +74,7 @@ def run_command(path: Path | None, err: TextIO) -> int:
     settings = _load(path, err)
     if settings is None:
         return EXIT_CONFIG_ERROR
+    from bot import event_loop
     from bot.logs import SecretRedactor, configure_logging, get_logger
     from bot.runner import run
     from bot.settings import secret_values
@@ -84,7 +84,7 @@ def run_command(path: Path | None, err: TextIO) -> int:
     configure_logging(settings.logging.level, json=settings.logging.json_output, redactor=redactor)
     master_key = os.environ.get(MASTER_KEY_ENV_VAR)
     try:
-        return asyncio.run(run(settings, master_key=master_key, register_secret=redactor.add_secret))
+        return event_loop.run(run(settings, master_key=master_key, register_secret=redactor.add_secret))
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"config error: {problem}", file=err)

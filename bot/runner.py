@@ -54,6 +54,7 @@ async def _run(settings: Settings, master_key: str | None, register_secret: Call
             api_base_url=rest,
             gateway_url=gateway,
             side_server=None if runtime.server is None else f"{settings.server.host}:{runtime.server.port}",
+            event_loop=type(asyncio.get_running_loop()).__module__.split(".")[0],  # uvloop with the speed extra
         )
         loop = asyncio.get_running_loop()
         closing: set[asyncio.Task[None]] = set()

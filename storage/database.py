@@ -10,8 +10,6 @@ commit (a group commit); `fetchone` and `fetchall` are one round trip each.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import sqlite3
 import threading
 import time
@@ -26,17 +24,11 @@ import aiosqlite
 
 from storage.migrations import MIGRATIONS
 
-_log = logging.getLogger(__name__)
 Params = Sequence[Any]
 T = TypeVar("T")
 # A unit of write work: plain sqlite3 calls on the writer connection, no awaits; what it returns is the
 # caller's result. It runs inside a transaction (a SAVEPOINT of it when it shares a group commit).
 Unit = Callable[[sqlite3.Connection], T]
-# The writer does not checkpoint the WAL as it commits (copying pages back and syncing the file takes
-# milliseconds, in the middle of whatever the commit was for): a third connection does it this often. Past
-# this many WAL pages the writer checkpoints anyway, should the checkpointer fall behind.
-CHECKPOINT_SECONDS = 0.25
-WRITER_CHECKPOINT_PAGES = 10_000
 
 
 @dataclass(slots=True)
@@ -107,9 +99,6 @@ class Database:
         self._queued: list[_Queued[Any]] = []
         self._queue_lock = threading.Lock()
         self._draining = False
-        self._checkpointer: aiosqlite.Connection | None = None
-        self._checkpoints: asyncio.Task[None] | None = None
-        self._written = False  # since the last checkpoint
 
     async def __aenter__(self) -> Self:
         await self.open()
@@ -124,33 +113,13 @@ class Database:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = await self._connect()
         await self._migrate(self._writer)
-        await self._writer.execute(f"PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}")
         self._reader = await self._connect()
-        self._checkpointer = await self._connect()
-        self._checkpoints = asyncio.create_task(self._checkpoint_regularly(), name="database-checkpoints")
 
     async def close(self) -> None:
-        if self._checkpoints is not None:
-            self._checkpoints.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._checkpoints
-        for conn in (self._checkpointer, self._reader, self._writer):
+        for conn in (self._reader, self._writer):
             if conn is not None:
                 await conn.close()
-        self._checkpointer = self._reader = self._writer = None
-        self._checkpoints = None
-
-    async def _checkpoint_regularly(self) -> None:
-        """Copy committed WAL pages back into the database file, beside the writer instead of inside a commit."""
-        while True:
-            await asyncio.sleep(CHECKPOINT_SECONDS)
-            if not self._written or self._checkpointer is None:
-                continue
-            self._written = False
-            try:
-                await self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.Error as exc:  # the writer's own checkpoints are the safety net
-                _log.warning("database.checkpoint_failed", extra={"error": str(exc)})
+        self._reader = self._writer = None
 
     @property
     def is_open(self) -> bool:
@@ -197,7 +166,6 @@ class Database:
                     raise
                 await conn.execute("COMMIT")
         finally:
-            self._written = True
             self._start_draining()  # write units that queued meanwhile
 
     async def write(self, unit: Unit[T]) -> T:
@@ -258,7 +226,6 @@ class Database:
         writer._tx.put_nowait((None, drain))
 
     def _group_done(self, group: list[_Queued[Any]], outcome: tuple[bool, Any]) -> None:
-        self._written = True
         _settle(group, outcome)
 
     async def execute(self, sql: str, params: Params = ()) -> int:

@@ -32,10 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 from clients import Marks, bare_client, bench_settings, log_to, tradecord
-from common import load, machine, median, save, update_docs
+from common import BEFORE_NOTE, LOOPS, load, machine, median, run_on, save, update_docs
+from common import command as command_line
 from discord_feeder import Feeder
-
-from bot import event_loop
 
 HEADING = "## Chatter throughput"
 INTENTS = (1 << 0) | (1 << 9) | (1 << 15)  # guilds, guild messages, message content
@@ -142,8 +141,8 @@ def markdown(results: dict[str, Any], before: dict[str, Any] | None, command: st
     lines = [
         HEADING,
         "",
-        f"Command: `{command}` (machine: {machine()}; {results['rounds']} rounds of {results['messages']:,}"
-        " MESSAGE_CREATE events; medians over the rounds, each ratio taken within its round).",
+        f"Command: `{command}` (machine: {machine(results['loop'])}; {results['rounds']} rounds of"
+        f" {results['messages']:,} MESSAGE_CREATE events; medians over the rounds, each ratio taken within its round).",
         "",
         "| client | events/s | Tradecord's share |" + (" before |" if before else ""),
         "|---|---:|---:|" + ("---:|" if before else ""),
@@ -154,6 +153,8 @@ def markdown(results: dict[str, Any], before: dict[str, Any] | None, command: st
         f"| **Tradecord** (the whole bot) | **{results['tradecord']:,.0f}** | **{results['ratio']:.1%}** of the first"
         f" (worst round {results['ratio_min']:.1%}) |" + tradecord_before,
     ]
+    if before:
+        lines += ["", BEFORE_NOTE]
     return "\n".join(lines) + "\n"
 
 
@@ -161,14 +162,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=50_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--loop", choices=LOOPS, default="auto", help="auto: the bot's own (uvloop when installed)")
     parser.add_argument("--save", type=Path, help="write the results as JSON to this file")
     parser.add_argument("--baseline", type=Path, help="results JSON of an earlier run, shown as 'before'")
     parser.add_argument("--update-docs", action="store_true", help=f"rewrite '{HEADING}' in docs/benchmarks.md")
     args = parser.parse_args()
-    results = event_loop.run(run(args.messages, args.rounds))
+    results = run_on(args.loop, run(args.messages, args.rounds))
+    results["loop"] = args.loop
     if args.save:
         save("chatter", results, args.save)
-    command = "python bench/bench_chatter.py --update-docs" + (f" --baseline {args.baseline}" if args.baseline else "")
+    command = command_line("bench_chatter.py", args)
     section = markdown(results, load(args.baseline), command)
     print(section)
     if args.update_docs:

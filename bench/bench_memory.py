@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 from clients import bench_settings
-from common import load, machine, median, save, update_docs
+from common import BEFORE_NOTE, load, machine, median, save, update_docs
+from common import command as command_line
 from discord_feeder import Feeder
 
 from bot import event_loop
@@ -150,6 +151,8 @@ def markdown(results: dict[str, Any], before: dict[str, Any] | None, command: st
         "",
         f"RSS every {STEP:,} messages (the median run): {curve} MB.",
     ]
+    if before:
+        lines += ["", BEFORE_NOTE]
     return "\n".join(lines) + "\n"
 
 
@@ -164,7 +167,7 @@ def main() -> None:
     results = event_loop.run(run(args.runs, args.messages))
     if args.save:
         save("memory", results, args.save)
-    command = "python bench/bench_memory.py --update-docs" + (f" --baseline {args.baseline}" if args.baseline else "")
+    command = command_line("bench_memory.py", args)
     section = markdown(results, load(args.baseline), command)
     print(section)
     if args.update_docs:

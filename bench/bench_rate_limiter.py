@@ -30,9 +30,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
-from common import load, machine, median, save, update_docs
+from common import BEFORE_NOTE, LOOPS, load, machine, median, run_on, save, update_docs
+from common import command as command_line
 
-from bot import event_loop
 from bot.app import wait_observer
 from bot.execution.token_bucket import RateLimiter, TokenBucket
 from bot.metrics import Metrics
@@ -144,7 +144,7 @@ def markdown(results: dict[str, Any], before: dict[str, Any] | None, command: st
     lines = [
         HEADING,
         "",
-        f"Command: `{command}` (machine: {machine()}; medians of {results['runs']} runs).",
+        f"Command: `{command}` (machine: {machine(results['loop'])}; medians of {results['runs']} runs).",
         "",
         "| per call, token available | µs |" + (" before |" if old else ""),
         "|---|---:|" + ("---:|" if old else ""),
@@ -163,22 +163,24 @@ def markdown(results: dict[str, Any], before: dict[str, Any] | None, command: st
     ]
     for window, count in results["windows"].items():
         lines.append(f"| {float(window) * 1000:g} ms | {count} | {BURST + RATE * float(window):g} |")
+    if before:
+        lines += ["", BEFORE_NOTE]
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--loop", choices=LOOPS, default="auto", help="auto: the bot's own (uvloop when installed)")
     parser.add_argument("--save", type=Path, help="write the results as JSON to this file")
     parser.add_argument("--baseline", type=Path, help="results JSON of an earlier run, shown as 'before'")
     parser.add_argument("--update-docs", action="store_true", help=f"rewrite '{HEADING}' in docs/benchmarks.md")
     args = parser.parse_args()
-    results = event_loop.run(run(args.runs))
+    results = run_on(args.loop, run(args.runs))
+    results["loop"] = args.loop
     if args.save:
         save("rate_limiter", results, args.save)
-    command = "python bench/bench_rate_limiter.py --update-docs" + (
-        f" --baseline {args.baseline}" if args.baseline else ""
-    )
+    command = command_line("bench_rate_limiter.py", args)
     section = markdown(results, load(args.baseline), command)
     print(section)
     if args.update_docs:

@@ -29,10 +29,9 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 from bench_signals import BROKER, settle, summarize, texts
 from clients import bench_settings, log_to, tradecord
-from common import load, machine, median_of, save, update_docs
+from common import LOOPS, load, machine, median_of, run_on, save, update_docs
+from common import command as command_line
 from discord_feeder import Feeder
-
-from bot import event_loop
 
 HEADING = "## Scrape cost"
 LOAD_GENERATOR = str(Path(__file__).resolve().parent / "http_load.py")
@@ -86,16 +85,14 @@ async def run(runs: int, rate: float) -> dict[str, Any]:
     results: dict[str, list[dict[str, Any]]] = {mode: [] for mode in MODES}
     with tempfile.TemporaryDirectory(prefix="tradecord-bench-") as tmp:
         log_to(Path(tmp) / "bot.log")
-        async with Feeder() as feeder:
-            for index in range(runs):
-                for mode, interval in MODES.items():
-                    workdir = Path(tmp) / f"{index}-{mode.replace(' ', '-').replace('/', '-')}"
-                    workdir.mkdir()
+        for index in range(runs):
+            for mode, interval in MODES.items():
+                workdir = Path(tmp) / f"{index}-{mode.replace(' ', '-').replace('/', '-')}"
+                workdir.mkdir()
+                async with Feeder() as feeder:  # fresh each time, as in bench_signals.py
                     row = await run_mode(feeder, rate, interval, workdir)
-                    results[mode].append(row)
-                    print(
-                        f"run {index + 1} {mode:>13}: " + ", ".join(f"{k} {v:,.2f}" for k, v in row.items()), flush=True
-                    )
+                results[mode].append(row)
+                print(f"run {index + 1} {mode:>13}: " + ", ".join(f"{k} {v:,.2f}" for k, v in row.items()), flush=True)
     return {"runs": runs, "rate": rate, "modes": {mode: median_of(rows) for mode, rows in results.items()}}
 
 
@@ -103,8 +100,8 @@ def markdown(results: dict[str, Any], before: dict[str, Any] | None, command: st
     lines = [
         HEADING,
         "",
-        f"Command: `{command}` (machine: {machine()}; {results['rate']:,.0f} signals/s for {SECONDS:.0f} s in each"
-        f" mode; medians of {results['runs']} runs).",
+        f"Command: `{command}` (machine: {machine(results['loop'])}; {results['rate']:,.0f} signals/s for"
+        f" {SECONDS:.0f} s in each mode, a fresh emulator and bot each time; medians of {results['runs']} runs).",
         "",
         "| `/metrics` load | scrapes/s | scrape p50 ms | p99 ms | signal latency p50 ms | p99 ms |"
         + (" before: scrape p99 ms | signal p50 ms | p99 ms |" if before else ""),
@@ -130,17 +127,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rate", type=float, default=500.0, help="signals per second while scraping")
+    parser.add_argument("--loop", choices=LOOPS, default="auto", help="auto: the bot's own (uvloop when installed)")
     parser.add_argument("--save", type=Path, help="write the results as JSON to this file")
     parser.add_argument("--baseline", type=Path, help="results JSON of an earlier run, shown as 'before'")
     parser.add_argument("--update-docs", action="store_true", help=f"rewrite '{HEADING}' in docs/benchmarks.md")
     args = parser.parse_args()
-    results = event_loop.run(run(args.runs, args.rate))
+    results = run_on(args.loop, run(args.runs, args.rate))
+    results["loop"] = args.loop
     if args.save:
         save("scrape", results, args.save)
     rate = "" if args.rate == 500 else f" --rate {args.rate:g}"
-    command = f"python bench/bench_scrape.py --update-docs{rate}" + (
-        f" --baseline {args.baseline}" if args.baseline else ""
-    )
+    command = command_line("bench_scrape.py", args, *([rate.strip()] if rate else []))
     section = markdown(results, load(args.baseline), command)
     print(section)
     if args.update_docs:

@@ -52,7 +52,8 @@ from storage.stats import StatsQueries  # noqa: E402
 from storage.writer import BatchWriter  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
-from common import load, machine, median_of, save, update_docs  # noqa: E402
+from common import BEFORE_NOTE, load, machine, median_of, save, update_docs  # noqa: E402
+from common import command as command_line  # noqa: E402
 
 from bot import event_loop  # noqa: E402
 
@@ -266,6 +267,8 @@ def markdown(results: dict[str, Any], before: dict[str, Any] | None, command: st
         "No query reads the signal or order rows: each sums per-minute or per-hour aggregates, and PnL is two",
         "indexed look-ups (the running realized total).",
     ]
+    if before:
+        lines += ["", BEFORE_NOTE]
     return "\n".join(lines) + "\n"
 
 
@@ -291,11 +294,8 @@ def main() -> None:
     }
     if args.save:
         save("stats", results, args.save)
-    command = "python bench/bench_stats_history.py --update-docs" + (
-        f" --baseline {args.baseline}" if args.baseline else ""
-    )
-    if args.reuse:  # the database an earlier run of this same command built
-        command += f" --db {args.db} --reuse"
+    reuse = [f"--db {args.db} --reuse"] if args.reuse else []  # the database an earlier run of it built
+    command = command_line("bench_stats_history.py", args, *reuse)
     section = markdown(results, load(args.baseline), command)
     print(section)
     if args.update_docs:

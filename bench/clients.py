@@ -108,6 +108,12 @@ async def _stop(client: discord.Client, task: asyncio.Task[None]) -> None:
     await client.close()
     with contextlib.suppress(asyncio.CancelledError):
         await asyncio.wait_for(task, timeout=30)
+    # Event handlers still running (answers queued behind rate limits) would otherwise fail one by one into
+    # the next measurement in this process, each with a logged traceback.
+    leftovers = [t for t in asyncio.all_tasks() if t.get_name().startswith("discord.py:")]
+    for leftover in leftovers:
+        leftover.cancel()
+    await asyncio.gather(*leftovers, return_exceptions=True)
 
 
 @asynccontextmanager

@@ -2,24 +2,39 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import platform
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from bot import event_loop
 from bot.event_loop import loop_name
+
+T = TypeVar("T")
+LOOPS = ("auto", "asyncio")
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "benchmarks.md"
 BASELINES = ROOT / "bench" / "baselines"
 
 
-def machine() -> str:
+def run_on(loop: str, main: Coroutine[Any, Any, T]) -> T:
+    """Run a benchmark: `auto` on the loop `python -m bot run` picks (uvloop when installed), `asyncio` on
+    asyncio's own."""
+    return asyncio.run(main) if loop == "asyncio" else event_loop.run(main)
+
+
+def loop_used(loop: str) -> str:
+    return "asyncio" if loop == "asyncio" else loop_name()
+
+
+def machine(loop: str = "auto") -> str:
     python = f"{platform.python_implementation()} {platform.python_version()}"
-    return f"{python}, {platform.machine()}, {os.cpu_count()} CPUs, {loop_name()} event loop"
+    return f"{python}, {platform.machine()}, {os.cpu_count()} CPUs, {loop_used(loop)} event loop"
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -73,3 +88,19 @@ def update_docs(heading: str, section: str) -> None:
         rest = "" if following == -1 else "\n" + text[following + 1 :]
         text = text[:start] + section + rest
     DOCS.write_text(text, encoding="utf-8")
+
+
+def command(script: str, args: Any, *options: str) -> str:
+    """The command line that reproduces a run (what docs/benchmarks.md shows next to its figures)."""
+    parts = [f"python bench/{script} --update-docs", *options]
+    if getattr(args, "loop", "auto") == "asyncio":
+        parts.append("--loop asyncio")
+    if getattr(args, "baseline", None):
+        parts.append(f"--baseline {args.baseline}")
+    return " ".join(parts)
+
+
+BEFORE_NOTE = (
+    "Before: the same benchmark on the tree of commit 50d3744, ahead of the performance work (which also"
+    " brought uvloop: that run used asyncio's loop)."
+)

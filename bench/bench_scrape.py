@@ -29,7 +29,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 from bench_signals import BROKER, settle, summarize, texts
 from clients import bench_settings, log_to, tradecord
-from common import LOOPS, load, machine, median_of, run_on, save, update_docs
+from common import BEFORE_NOTE, LOOPS, load, machine, median_of, run_on, save, update_docs
 from common import command as command_line
 from discord_feeder import Feeder
 
@@ -120,6 +120,8 @@ def markdown(results: dict[str, Any], before: dict[str, Any] | None, command: st
             old_scrape = f"{old['scrape_p99']:.2f}" if old and "scrape_p99" in old else ""
             line += f" {old_scrape} | {old['signal_p50']:.2f} | {old['signal_p99']:.2f} |" if old else " | | |"
         lines.append(line)
+    if before:
+        lines += ["", BEFORE_NOTE]
     return "\n".join(lines) + "\n"
 
 

@@ -114,7 +114,9 @@ async def run_scenario(feeder: Feeder, scenario: Scenario, workdir: Path, answer
             answered = await feeder.ask({"do": "wait_answered", "ids": [mid for mid, _ in sent["sent"]]})
             answered_at = answered["answered_at"]
     await feeder.wait_disconnected()
-    return summarize(workdir / "tradecord.db", {str(mid): at for mid, at in sent["sent"]}, answered_at)
+    summary = summarize(workdir / "tradecord.db", {str(mid): at for mid, at in sent["sent"]}, answered_at)
+    summary["offered"] = sent["offered_per_second"]  # what the emulator managed to post (a burst: all at once)
+    return summary
 
 
 def summarize(db: Path, sent_at: dict[str, float], answered_at: float | None = None) -> dict[str, float]:
@@ -159,7 +161,8 @@ async def run(runs: int, only: list[str] | None, answers: bool) -> dict[str, Any
                     row = await run_scenario(feeder, scenario, workdir, answers)
                 results[scenario.name].append(row)
                 print(
-                    f"run {index + 1} {scenario.name:>8}: {row['throughput']:7,.0f} signals/s, latency p50"
+                    f"run {index + 1} {scenario.name:>8}: offered {row['offered']:7,.0f}/s, {row['throughput']:7,.0f}"
+                    " signals/s, latency p50"
                     f" {row['p50']:6.2f} ms p99 {row['p99']:7.2f} ms max {row['max']:7.2f} ms;"
                     f" answered {row.get('answered', 0):7,.0f}/s; post to ack p50"
                     f" {row['post_p50']:6.2f} ms p99 {row['post_p99']:7.2f} ms"

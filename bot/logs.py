@@ -2,12 +2,18 @@
 
 Every line, whoever wrote it, passes one `SecretRedactor` before it is rendered: as JSON lines when asked
 or when the stream is not a terminal, otherwise with structlog's console renderer.
+
+Our own lines skip the standard library: a structlog logger renders its line itself and writes it to the one
+handler's stream under the handler's lock (a `LogRecord`, a caller look-up and a formatter per line cost
+more than the rest of a signal's handling). Loggers are cached on first use, so the processor chain is one
+list changed in place and the output one object: a reconfiguration reaches loggers made before it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 import re
 import sys
@@ -17,7 +23,7 @@ from decimal import Decimal
 from typing import Any, TextIO
 
 import structlog
-from structlog.typing import EventDict, Processor, WrappedLogger
+from structlog.typing import EventDict, FilteringBoundLogger, Processor, WrappedLogger
 
 REDACTED = "**********"
 # Secrets shorter than this are ignored: replacing "abc" everywhere would garble every line and hide nothing.
@@ -98,6 +104,63 @@ def _replacement(match: re.Match[str]) -> str:
     return f"{scheme}{REDACTED}" if scheme else REDACTED
 
 
+class _Output:
+    """Where our lines go: the installed handler (the stdlib's records go there too) and the level."""
+
+    handler: logging.StreamHandler | None = None  # type: ignore[type-arg]
+    level: int = logging.INFO
+
+
+_OUTPUT = _Output()
+_PROCESSORS: list[Processor] = []  # changed in place by configure_logging (see the module's docstring)
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "msg": logging.INFO,
+    "warning": logging.WARNING,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+    "exception": logging.ERROR,
+    "critical": logging.CRITICAL,
+    "fatal": logging.CRITICAL,
+}
+_ANY_LEVEL = structlog.make_filtering_bound_logger(logging.DEBUG)  # the level is checked in the chain instead
+_JSON = json.JSONEncoder(default=str)  # one encoder: json.dumps(default=...) builds a new one per line
+
+
+def _drop_below_level(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+    if _LEVELS.get(method_name, logging.INFO) < _OUTPUT.level:
+        raise structlog.DropEvent
+    return event_dict
+
+
+def _render_json(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> str:
+    return _JSON.encode(event_dict)
+
+
+class _LineLogger:
+    """Writes rendered lines to the installed handler's stream, flushed, under the handler's lock."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str = "tradecord") -> None:
+        self.name = name
+
+    def _write(self, line: str) -> None:
+        handler = _OUTPUT.handler
+        if handler is None:
+            return
+        with handler.lock or contextlib.nullcontext():
+            try:
+                handler.stream.write(line + "\n")
+                handler.stream.flush()
+            except Exception as exc:  # a closed or full stream: say so, never fall back to the raw event
+                with contextlib.suppress(Exception):
+                    handler.stream.write(f"tradecord: dropped a log line from {self.name}: {type(exc).__name__}\n")
+
+    debug = info = warning = warn = error = exception = critical = fatal = msg = _write
+
+
 def _isatty(stream: TextIO) -> bool:
     try:
         return stream.isatty()
@@ -127,7 +190,7 @@ def configure_logging(
         guard.add_secret(secret)
     use_json = not _isatty(out) if json is None else json
     renderer: Processor = (
-        structlog.processors.JSONRenderer(default=str)
+        _render_json
         if use_json
         else structlog.dev.ConsoleRenderer(colors=_isatty(out), exception_formatter=structlog.dev.plain_traceback)
     )
@@ -137,28 +200,18 @@ def configure_logging(
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
     ]
+    # Tracebacks become text before the redactor, so it sees (and cleans) them before rendering.
+    finish: list[Processor] = [structlog.processors.format_exc_info, guard, renderer]
+    _PROCESSORS[:] = [_drop_below_level, *shared, structlog.processors.StackInfoRenderer(), *finish]
     structlog.configure(
-        processors=[
-            structlog.stdlib.filter_by_level,  # cheap exit for disabled levels, before any work
-            *shared,
-            structlog.stdlib.PositionalArgumentsFormatter(),
-            structlog.processors.StackInfoRenderer(),
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
-        logger_factory=structlog.stdlib.LoggerFactory(ignore_frame_names=[__name__]),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        # Not cached: a logger used before configuration must pick up the final configuration.
-        cache_logger_on_first_use=False,
+        processors=_PROCESSORS,
+        logger_factory=_LineLogger,
+        wrapper_class=_ANY_LEVEL,
+        cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            # Tracebacks become text here, so the redactor sees (and cleans) them before rendering.
-            structlog.processors.format_exc_info,
-            guard,
-            renderer,
-        ],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *finish],
     )
     _install_handler(out, formatter, numeric_level)
     threading.excepthook = _log_thread_exception
@@ -194,6 +247,7 @@ def _install_handler(stream: TextIO, formatter: logging.Formatter, level: int) -
         old.close()
     root.addHandler(handler)
     root.setLevel(level)
+    _OUTPUT.handler, _OUTPUT.level = handler, level
     for name in ROUTED_LOGGERS:
         # Their records reach our root handler, and only it: no handler of their own, level from root.
         routed = logging.getLogger(name)
@@ -203,6 +257,7 @@ def _install_handler(stream: TextIO, formatter: logging.Formatter, level: int) -
         routed.setLevel(logging.NOTSET)
 
 
-def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
+def get_logger(name: str = "tradecord") -> FilteringBoundLogger:
     """A structlog logger; name it after the module (`get_logger(__name__)`)."""
-    return structlog.stdlib.get_logger() if name is None else structlog.stdlib.get_logger(name)
+    logger: FilteringBoundLogger = structlog.get_logger(name)
+    return logger

@@ -113,6 +113,10 @@ class TradecordBot(commands.Bot):
         )
         self.services = services
 
+    async def on_message(self, message: discord.Message, /) -> None:
+        """Every command is a slash command: no message needs the command context that `commands.Bot` would
+        build for each one to look for a text command (the signal listener reads messages on its own)."""
+
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
             await self.load_extension(extension)

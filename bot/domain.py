@@ -191,6 +191,9 @@ class SignalEnvelope:
     authorized: bool
     unauthorized_reason: str | None = None
     reply_to_message_id: str | None = None
+    # Just delivered by the gateway (not read from history, not a webhook that may be retried): it cannot
+    # have been recorded yet but in a rare race, which the signal's UNIQUE key settles.
+    live: bool = False
 
 
 @dataclass(frozen=True, slots=True)

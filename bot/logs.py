@@ -39,6 +39,8 @@ _SECRET_WORDS = re.compile(
     r"access_key)(?:_|$)"
 )
 _PLAIN_TYPES = (int, float, Decimal, type(None))  # bool is an int
+_PLAIN_EXACT = frozenset({int, float, bool, Decimal})
+_SHORTEST_BEARER = len("Bearer x")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -70,6 +72,8 @@ class SecretRedactor:
     def _compile(self) -> re.Pattern[str]:
         # Longest first, so a secret that contains another is replaced whole.
         literals = [re.escape(s) for s in sorted(self._secrets, key=len, reverse=True)]
+        # A string shorter than every secret and than "Bearer x" holds nothing to replace (token shapes are longer).
+        self._shortest = min([_SHORTEST_BEARER, *map(len, self._secrets)])
         return re.compile("|".join([*literals, _BEARER, _DISCORD_TOKEN]))
 
     def __call__(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
@@ -77,15 +81,20 @@ class SecretRedactor:
 
     def redact(self, text: str) -> str:
         """`text` with every secret, token and bearer credential replaced."""
-        return self._pattern.sub(_replacement, text)
+        return text if len(text) < self._shortest else self._pattern.sub(_replacement, text)
 
     def _redact_mapping(self, mapping: Mapping[Any, Any]) -> dict[Any, Any]:
-        return {
-            key: REDACTED
-            if value is not None and isinstance(key, str) and _is_secret_key(key)
-            else self._redact_value(value)
-            for key, value in mapping.items()
-        }
+        redacted: dict[Any, Any] = {}
+        for key, value in mapping.items():  # a loop, not a call per value: this runs for every line
+            if value is not None and isinstance(key, str) and _is_secret_key(key):
+                redacted[key] = REDACTED
+            elif type(value) is str:
+                redacted[key] = self.redact(value)
+            elif value is None or type(value) in _PLAIN_EXACT:
+                redacted[key] = value
+            else:
+                redacted[key] = self._redact_value(value)
+        return redacted
 
     def _redact_value(self, value: object) -> object:
         if isinstance(value, str):

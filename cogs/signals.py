@@ -63,7 +63,7 @@ DONE = {
 
 
 def _executed_text(result: ExecutionResult) -> str:
-    """"✅ Executed: 2 orders (2 filled) · signal `s-…`": what was done, with the venue's answers by status."""
+    """ "✅ Executed: 2 orders (2 filled) · signal `s-…`": what was done, with the venue's answers by status."""
     statuses = Counter(ack.status.value for ack in result.orders)
     done = ", ".join(f"{count} {status}" for status, count in sorted(statuses.items()))
     count = len(result.orders)
@@ -136,7 +136,7 @@ class SignalListener(commands.Cog):
         return member
 
     async def _envelope(
-        self, message: discord.Message, received_at: datetime, received_monotonic: float
+        self, message: discord.Message, received_at: datetime, received_monotonic: float, *, live: bool = False
     ) -> SignalEnvelope:
         author = _author(message, await self._member(message))
         refusal = self.services.authority.refusal(message.channel.id, author)
@@ -154,6 +154,7 @@ class SignalListener(commands.Cog):
             reply_to_message_id=None
             if reference is None or reference.message_id is None
             else str(reference.message_id),
+            live=live,
         )
 
     @commands.Cog.listener()
@@ -161,12 +162,12 @@ class SignalListener(commands.Cog):
         screened = self._pending.pop(message.id, None)
         if screened is not None:
             reading, received_at, received_monotonic = screened
-            await self._process(message, received_at, received_monotonic, reading)
+            await self._process(message, received_at, received_monotonic, reading, live=True)
             return
         received_monotonic = time.perf_counter()  # not screened (no screen installed): read it here
         if message.guild is None or (self.bot.user is not None and message.author.id == self.bot.user.id):
             return
-        await self._process(message, datetime.now(UTC), received_monotonic)
+        await self._process(message, datetime.now(UTC), received_monotonic, live=True)
 
     async def _process(
         self,
@@ -174,14 +175,17 @@ class SignalListener(commands.Cog):
         received_at: datetime,
         received_monotonic: float,
         reading: Reading | None = None,
+        *,
+        live: bool = False,
     ) -> None:
-        """Handle one message; `reading` is the screen's, which also marked the message in flight."""
+        """Handle one message; `reading` is the screen's, which also marked the message in flight. `live`:
+        the gateway just delivered it (see `SignalEnvelope.live`); False for a message read from history."""
         in_signal_channel = self.services.authority.is_signal_channel(message.channel.id)
         channel_id = str(message.channel.id)
         if in_signal_channel and reading is None:
             self._progress.begin(channel_id, message.id)
         try:
-            envelope = await self._envelope(message, received_at, received_monotonic)
+            envelope = await self._envelope(message, received_at, received_monotonic, live=live)
             result = await self.services.intake.handle(envelope, reading=reading)
         except Exception:
             # A bug or a storage failure must not pass silently: log it with the message and tell the author.

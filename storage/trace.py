@@ -44,11 +44,12 @@ class FillRecord:
 _INSERT = "INSERT INTO signal_events (signal_id, step, at, detail) VALUES (?, ?, ?, ?)"
 
 
+_DETAIL = json.JSONEncoder(separators=(",", ":"))  # built once: json.dumps with options builds one per call
+
+
 def _rows(events: Iterable[TraceEvent]) -> list[tuple[str, str, float, str]]:
-    return [
-        (event.signal_id, event.step, time_to_db(event.at), json.dumps(event.detail, separators=(",", ":")))
-        for event in events
-    ]
+    encode = _DETAIL.encode
+    return [(event.signal_id, event.step, time_to_db(event.at), encode(event.detail)) for event in events]
 
 
 class TraceRepository:

@@ -93,7 +93,8 @@ def test_redacts_secrets_tokens_bearer_and_named_keys() -> None:
     assert line["header"] == f"Authorization: Bearer {REDACTED}"
     assert line["metrics_token"] == REDACTED
     assert line["nested"] == {
-        "headers": {"X-Tradecord-Secret": REDACTED, "Accept": "json"}, "items": [{"apiKey": REDACTED}]
+        "headers": {"X-Tradecord-Secret": REDACTED, "Accept": "json"},
+        "items": [{"apiKey": REDACTED}],
     }
     assert line["tokens"] == 5  # a count of rate-limit tokens is not a credential
 

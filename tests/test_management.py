@@ -35,6 +35,8 @@ BRACKET = OpenSignal(
     take_profits=(Decimal("160"), Decimal("165")),
     quantity=Decimal("10"),
 )
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -177,7 +179,7 @@ async def test_tracker_records_a_resting_entry_that_filled_at_the_venue(
 async def test_stop_to_breakeven_after_tp1_moves_the_legs_still_open(
     pipeline: Pipeline, make_envelope: EnvelopeFactory
 ) -> None:
-    """"TP1 hit, SL to BE": the leg its target closed is skipped, the other one gets the new stop."""
+    """ "TP1 hit, SL to BE": the leg its target closed is skipped, the other one gets the new stop."""
     opened = await open_bracket(pipeline, make_envelope)
     pipeline.quotes.set("AAPL", Decimal(161))
     assert await pipeline.broker.simulate() == 1  # leg 1's target (160) closes leg 1

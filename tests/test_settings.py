@@ -76,7 +76,7 @@ def test_file_then_environment_precedence(write_config: WriteConfig) -> None:
     """Environment variables override the file key by key, and the file overrides the defaults."""
     path = write_config(
         '[risk]\nmax_order_notional = "100"\nmax_daily_loss = 50\n'
-        '[broker]\nrate_per_second = 5\n[discord]\nguild_ids = [1]\n'
+        "[broker]\nrate_per_second = 5\n[discord]\nguild_ids = [1]\n"
     )
     env = {
         "TRADECORD_RISK__MAX_ORDER_NOTIONAL": "250.5",
@@ -131,11 +131,13 @@ def test_unknown_key_in_file(write_config: WriteConfig) -> None:
 
 def test_unknown_key_in_environment() -> None:
     """TRADECORD_ variables that name no key are errors, with the variable's name; TRADECORD_CONFIG is not."""
-    problems = problems_of(environ={
-        "TRADECORD_BROKER__KINDD": "x",
-        "TRADECORD_DISCORD_TOKEN": "one-underscore",
-        "TRADECORD_CONFIG": "",
-    })
+    problems = problems_of(
+        environ={
+            "TRADECORD_BROKER__KINDD": "x",
+            "TRADECORD_DISCORD_TOKEN": "one-underscore",
+            "TRADECORD_CONFIG": "",
+        }
+    )
     assert problems == [
         "broker.kindd: unknown key (from TRADECORD_BROKER__KINDD)",
         "discord_token: unknown section (settings are TRADECORD_<SECTION>__<KEY>) (from TRADECORD_DISCORD_TOKEN)",
@@ -145,8 +147,8 @@ def test_unknown_key_in_environment() -> None:
 def test_bad_values_name_the_dotted_key(write_config: WriteConfig) -> None:
     """Each bad value is one line naming its dotted key, the rule and the value given."""
     path = write_config(
-        "[risk]\nmax_order_notional = -5\nsizing = \"martingale\"\n"
-        "[discord]\nguild_ids = [\"123\", 0]\n[server]\nport = \"http\"\nip_allowlist = [\"10.0.0.1/8\"]\n"
+        '[risk]\nmax_order_notional = -5\nsizing = "martingale"\n'
+        '[discord]\nguild_ids = ["123", 0]\n[server]\nport = "http"\nip_allowlist = ["10.0.0.1/8"]\n'
     )
     problems = problems_of(path, {"TRADECORD_BROKER__BURST": "0"})
     assert "risk.max_order_notional: must be greater than 0 (got -5)" in problems
@@ -170,13 +172,10 @@ def test_secret_values_never_in_errors(write_config: WriteConfig) -> None:
 def test_decimals_are_exact(write_config: WriteConfig) -> None:
     """TOML floats, integers and strings become exact Decimals (150.1 is not its binary expansion)."""
     path = write_config(
-        '[broker.quotes]\nAAPL = 150.1\n"btc/usdt" = "60000.25"\nMSFT = 300\n'
-        "[signals]\ndefault_quantity = 0.1\n"
+        '[broker.quotes]\nAAPL = 150.1\n"btc/usdt" = "60000.25"\nMSFT = 300\n[signals]\ndefault_quantity = 0.1\n'
     )
     settings = load_settings(path, environ={})
-    assert settings.broker.quotes == {
-        "AAPL": Decimal("150.1"), "BTC/USDT": Decimal("60000.25"), "MSFT": Decimal(300)
-    }
+    assert settings.broker.quotes == {"AAPL": Decimal("150.1"), "BTC/USDT": Decimal("60000.25"), "MSFT": Decimal(300)}
     assert str(settings.broker.quotes["AAPL"]) == "150.1"
     assert settings.signals.default_quantity == Decimal("0.1")
 
@@ -199,30 +198,50 @@ def test_explicit_missing_path(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("toml", "expected"),
     [
-        ('[alerts]\nmemory_warning_mb = 2000\n',
-         "alerts.memory_warning_mb, alerts.memory_critical_mb: the warning threshold is above the critical one"),
-        ('[alerts]\norder_success_rate_warning = 0.5\n',
-         "alerts.order_success_rate_warning, alerts.order_success_rate_critical: "
-         "the warning threshold is below the critical one"),
-        ('[risk]\nsizing = "fixed_notional"\n',
-         "risk.sizing, risk.sizing_value: sizing = 'fixed_notional' needs a sizing_value"),
-        ('[risk]\nsizing = "equity_percent"\nsizing_value = 150\n',
-         "risk.sizing_value: is a percentage for equity_percent: at most 100 (got 150)"),
-        ('[signals.channels."42"]\nsizing = "risk_percent"\n',
-         "signals.channels.42.sizing, signals.channels.42.sizing_value: "
-         "sizing = 'risk_percent' needs a sizing_value"),
-        ('[broker]\nkind = "ccxt"\nsandbox = true\n',
-         'broker.kind, broker.exchange: kind = "ccxt" needs exchange (a ccxt id such as "binance")'),
-        ('[broker]\nkind = "ccxt"\nexchange = "binance"\n',
-         "broker.live, broker.sandbox: ccxt without sandbox trades real money: "
-         "set sandbox = true, or live = true to trade real money"),
-        ('[broker]\nkind = "alpaca"\nbase_url = "https://api.alpaca.markets"\n',
-         "broker.live, broker.base_url: base_url is Alpaca's live host api.alpaca.markets but live = false: "
-         "set live = true to trade real money"),
-        ('[risk]\nsymbol_allowlist = ["aapl"]\nsymbol_denylist = ["AAPL"]\n',
-         "risk.symbol_allowlist, risk.symbol_denylist: AAPL in both lists"),
-        ('[server]\nban_base_seconds = 100000\n',
-         "server.ban_base_seconds, server.ban_max_seconds: ban_base_seconds exceeds ban_max_seconds"),
+        (
+            "[alerts]\nmemory_warning_mb = 2000\n",
+            "alerts.memory_warning_mb, alerts.memory_critical_mb: the warning threshold is above the critical one",
+        ),
+        (
+            "[alerts]\norder_success_rate_warning = 0.5\n",
+            "alerts.order_success_rate_warning, alerts.order_success_rate_critical: "
+            "the warning threshold is below the critical one",
+        ),
+        (
+            '[risk]\nsizing = "fixed_notional"\n',
+            "risk.sizing, risk.sizing_value: sizing = 'fixed_notional' needs a sizing_value",
+        ),
+        (
+            '[risk]\nsizing = "equity_percent"\nsizing_value = 150\n',
+            "risk.sizing_value: is a percentage for equity_percent: at most 100 (got 150)",
+        ),
+        (
+            '[signals.channels."42"]\nsizing = "risk_percent"\n',
+            "signals.channels.42.sizing, signals.channels.42.sizing_value: "
+            "sizing = 'risk_percent' needs a sizing_value",
+        ),
+        (
+            '[broker]\nkind = "ccxt"\nsandbox = true\n',
+            'broker.kind, broker.exchange: kind = "ccxt" needs exchange (a ccxt id such as "binance")',
+        ),
+        (
+            '[broker]\nkind = "ccxt"\nexchange = "binance"\n',
+            "broker.live, broker.sandbox: ccxt without sandbox trades real money: "
+            "set sandbox = true, or live = true to trade real money",
+        ),
+        (
+            '[broker]\nkind = "alpaca"\nbase_url = "https://api.alpaca.markets"\n',
+            "broker.live, broker.base_url: base_url is Alpaca's live host api.alpaca.markets but live = false: "
+            "set live = true to trade real money",
+        ),
+        (
+            '[risk]\nsymbol_allowlist = ["aapl"]\nsymbol_denylist = ["AAPL"]\n',
+            "risk.symbol_allowlist, risk.symbol_denylist: AAPL in both lists",
+        ),
+        (
+            "[server]\nban_base_seconds = 100000\n",
+            "server.ban_base_seconds, server.ban_max_seconds: ban_base_seconds exceeds ban_max_seconds",
+        ),
     ],
 )
 def test_cross_field_validators(write_config: WriteConfig, toml: str, expected: str) -> None:
@@ -305,7 +324,8 @@ def test_render_toml_round_trips(write_config: WriteConfig) -> None:
 
     assert tomllib.loads(render_toml(data)) == without_nulls(data)
     assert tomllib.loads(render_toml({"a": [1.5, float("inf")], "b": {"c": {"d": True}}})) == {
-        "a": [1.5, float("inf")], "b": {"c": {"d": True}}
+        "a": [1.5, float("inf")],
+        "b": {"c": {"d": True}},
     }
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.domain import Account, OrderAck, OrderRequest, Position
 
@@ -47,6 +50,40 @@ class Broker(Protocol):
     async def last_price(self, symbol: str) -> Decimal | None:
         """The latest price the venue knows for `symbol`, for sizing and risk; None when it has none."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """An order a local venue placed inside the caller's transaction: its answer, and what the venue does
+    once that transaction has committed (bring its in-memory account up to date)."""
+
+    ack: OrderAck
+    committed: Callable[[], None]
+
+
+# Runs inside the caller's write unit (`Database.write`); raises OrderRejected before writing anything.
+PlaceOrder = Callable[[sqlite3.Connection], Placement]
+
+
+@runtime_checkable
+class LocalVenue(Protocol):
+    """A venue kept in our own database (the paper broker).
+
+    Its orders can be placed inside the transaction that records them: the signal, its order intents, the
+    venue's orders and their answers then commit together or not at all, so a crash can leave no order
+    whose outcome is unknown, and a signal costs one commit instead of three.
+    """
+
+    async def prepare_order(self, request: OrderRequest) -> PlaceOrder:
+        """What `submit_order` does before writing (the token bucket, the quote, checks; it raises the same
+        errors); the returned function places the order inside the caller's transaction."""
+        ...
+
+
+def local_venue_of(broker: object) -> LocalVenue | None:
+    """The broker's local venue (its `local_venue` attribute), None for a venue elsewhere."""
+    venue = getattr(broker, "local_venue", None)
+    return venue if isinstance(venue, LocalVenue) else None
 
 
 class QuoteSource(Protocol):

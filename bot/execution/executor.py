@@ -33,8 +33,8 @@ from bot.domain import (
     SignalEnvelope,
     UpdateSignal,
 )
-from bot.errors import BrokerError, ExitsClosed, TemporaryBrokerError
-from bot.execution.broker import Broker
+from bot.errors import BrokerError, ExitsClosed, OrderRejected, TemporaryBrokerError
+from bot.execution.broker import Broker, LocalVenue, Placement, PlaceOrder, local_venue_of
 from bot.execution.day_start import DayStartEquity
 from bot.execution.ids import signal_id as make_signal_id
 from bot.execution.kill_switch import KillSwitch
@@ -49,7 +49,7 @@ from bot.signals.schema import signal_to_dict
 from storage.database import Database
 from storage.orders import OrderRepository
 from storage.signals import SignalRecord, SignalRepository
-from storage.trace import TraceRepository
+from storage.trace import TraceEvent, TraceRepository
 
 log = structlog.get_logger(__name__)
 # A signal waits this long at most for a rate-limited venue to answer the risk look-ups once more.
@@ -92,6 +92,39 @@ class _Plan:
     target_signal_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Settlement:
+    """What a signal's answers come to: its outcome and the trace steps of each leg."""
+
+    signal_id: str
+    outcome: Outcome
+    reason: str | None
+    settled: bool  # False while a leg's outcome is unknown: start-up recovery settles both
+    latency: float  # from the message to the venue's last answer
+    steps: list[list[TraceEvent]]
+    finished_at: datetime
+
+
+def _settle(record: SignalRecord, answers: list[_Answer], started: float, finished_at: datetime) -> _Settlement:
+    latency = (answers[-1].answered if answers else time.perf_counter()) - started
+    acks = [answer.submission.ack for answer in answers]
+    outcome, reason = _outcome_of(acks)
+    steps = [
+        leg_events(
+            record.id,
+            answer.leg,
+            answer.request,
+            answer.submission.ack,
+            sent_at=answer.sent_at,
+            acked_at=answer.acked_at,
+            attempts=answer.submission.attempts,
+        )
+        for answer in answers
+    ]
+    settled = not any(ack.status is OrderStatus.UNKNOWN for ack in acks)
+    return _Settlement(record.id, outcome, reason, settled, latency, steps, finished_at)
+
+
 class Executor:
     def __init__(
         self,
@@ -123,6 +156,7 @@ class Executor:
         self._settings = settings
         self._gate = asyncio.Lock()  # one risk check at a time (see `execute`)
         self._pending = PendingOrders()
+        self._venue = local_venue_of(broker)
 
     async def record_refusal(
         self,
@@ -163,8 +197,11 @@ class Executor:
         `manages` is the signal an update or cancel applies to when the caller knows it (an edit);
         otherwise it is the one replied to, else the author's last executed signal in that symbol.
         """
-        if (seen := await self._recorded(envelope)) is not None:
-            return seen  # skip the risk look-ups; the UNIQUE key below is what actually guards
+        # A message read again (catch-up, a webhook's retry) skips the risk look-ups. A live gateway message
+        # cannot have been recorded but in a rare race (catch-up reading it too); the UNIQUE key below is
+        # what actually guards, so it spares the look-up.
+        if not envelope.live and (seen := await self._recorded(envelope)) is not None:
+            return seen
         # Risk checks run one at a time, each counting the orders approved before it that the venue has not
         # answered yet (`bot.execution.pending`): signals in flight together cannot both pass a limit (open
         # positions, position size, a close of what is held) that only one of them fits.
@@ -174,6 +211,8 @@ class Executor:
         try:
             record = self._record(envelope, signal, plan.outcome, plan.reason, plan.target_signal_id)
             trace = trace or SignalTrace.received(envelope)
+            if self._venue is not None and plan.outcome is None and not plan.actions:
+                return await self._execute_at_local_venue(self._venue, envelope, signal, plan, record, trace)
             store = partial(self._store, envelope, signal, plan, record, trace, self._clock())
             inserted, plan, record = await self._db.write(store)
             if not inserted:
@@ -212,6 +251,62 @@ class Executor:
         for leg, request in enumerate(plan.legs if plan.outcome is None else (), start=1):
             self._orders.insert_intent_now(conn, record.id, leg, self._broker.name, request, now)
         return True, plan, record
+
+    async def _execute_at_local_venue(
+        self,
+        venue: LocalVenue,
+        envelope: SignalEnvelope,
+        signal: Signal,
+        plan: _Plan,
+        record: SignalRecord,
+        trace: SignalTrace,
+    ) -> ExecutionResult:
+        """A venue in our own database (paper): the signal, its intents, the venue's orders and their answers
+        are one transaction. It commits whole or not at all (then nothing happened, and the message is read
+        again at catch-up), so no order is ever in flight and nothing is left to reconcile after a crash."""
+        orders = [(request, await self._submitter.prepare(venue, request)) for request in plan.legs]
+        unit = partial(self._store_and_place, envelope, signal, plan, record, trace, self._clock(), orders)
+        inserted, plan, record, answers, placements = await self._db.write(unit)
+        if not inserted:
+            return await self._replayed(envelope)
+        if plan.outcome is not None:
+            return ExecutionResult(plan.outcome, record.id, plan.reason, signal)
+        for placement in placements:
+            placement.committed()
+        return self._announce(record, answers, _settle(record, answers, envelope.received_monotonic, self._clock()))
+
+    def _store_and_place(
+        self,
+        envelope: SignalEnvelope,
+        signal: Signal,
+        plan: _Plan,
+        record: SignalRecord,
+        trace: SignalTrace,
+        now: datetime,
+        orders: list[tuple[OrderRequest, PlaceOrder | OrderAck]],
+        conn: sqlite3.Connection,
+    ) -> tuple[bool, _Plan, SignalRecord, list[_Answer], list[Placement]]:
+        """`_store`, then each order placed at the local venue and its answer recorded, in one write unit."""
+        inserted, plan, record = self._store(envelope, signal, plan, record, trace, now, conn)
+        if not inserted or plan.outcome is not None:
+            return inserted, plan, record, [], []
+        answers: list[_Answer] = []
+        placements: list[Placement] = []
+        for leg, (request, order) in enumerate(orders, start=1):
+            sent_at = self._clock()
+            if isinstance(order, OrderAck):  # refused before it was placed
+                ack = order
+            else:
+                try:
+                    placement = order(conn)
+                except OrderRejected as exc:
+                    ack = OrderAck(request.client_order_id, OrderStatus.REJECTED, reason=str(exc))
+                else:
+                    ack = placement.ack
+                    placements.append(placement)
+            answers.append(_Answer(leg, request, Submission(ack, 1), sent_at, self._clock(), time.perf_counter()))
+        self._store_answers(answers, _settle(record, answers, envelope.received_monotonic, self._clock()), conn)
+        return True, plan, record, answers, placements
 
     async def _checked_plan(self, envelope: SignalEnvelope, signal: Signal, manages: SignalRecord | None) -> _Plan:
         """The plan, with the risk look-ups retried once when the venue asks us to wait; a venue that
@@ -353,48 +448,44 @@ class Executor:
         return answers
 
     async def _record_answers(self, record: SignalRecord, answers: list[_Answer], started: float) -> ExecutionResult:
-        """Every leg's answer and the signal's outcome, in one commit; the latency runs from the message to
-        the venue's last answer."""
-        latency = (answers[-1].answered if answers else time.perf_counter()) - started
-        acks = [answer.submission.ack for answer in answers]
-        outcome, reason = _outcome_of(acks)
-        # A leg whose outcome is unknown keeps the signal pending: start-up recovery settles both.
-        settled = not any(ack.status is OrderStatus.UNKNOWN for ack in acks)
-        steps = [
-            leg_events(
-                record.id,
-                answer.leg,
-                answer.request,
-                answer.submission.ack,
-                sent_at=answer.sent_at,
-                acked_at=answer.acked_at,
-                attempts=answer.submission.attempts,
+        """Every leg's answer and the signal's outcome, in one commit."""
+        settlement = _settle(record, answers, started, self._clock())
+        await self._db.write(partial(self._store_answers, answers, settlement))
+        return self._announce(record, answers, settlement)
+
+    def _store_answers(self, answers: list[_Answer], settlement: _Settlement, conn: sqlite3.Connection) -> None:
+        for answer, events in zip(answers, settlement.steps, strict=True):
+            ack, attempts = answer.submission.ack, answer.submission.attempts
+            self._orders.record_ack_now(conn, ack=ack, at=answer.acked_at, attempts=attempts, events=events)
+        if settlement.settled:
+            self._signals.finish_now(
+                conn,
+                settlement.signal_id,
+                settlement.outcome,
+                settlement.reason,
+                settlement.latency,
+                settlement.finished_at,
             )
-            for answer in answers
-        ]
-        finished_at = self._clock()
 
-        def store(conn: sqlite3.Connection) -> None:
-            for answer, events in zip(answers, steps, strict=True):
-                ack, attempts = answer.submission.ack, answer.submission.attempts
-                self._orders.record_ack_now(conn, ack=ack, at=answer.acked_at, attempts=attempts, events=events)
-            if settled:
-                self._signals.finish_now(conn, record.id, outcome, reason, latency, finished_at)
-
-        await self._db.write(store)
+    def _announce(self, record: SignalRecord, answers: list[_Answer], settlement: _Settlement) -> ExecutionResult:
+        """Count and log the recorded answers; the signal's result."""
         for answer in answers:
             ack = answer.submission.ack
             self._metrics.orders.labels(self._broker.name, ack.status.value).inc()
-            log.info(
+            # A venue's plain yes is in the signal's own line (`signal.processed`) and its trace; a refusal or
+            # an unknown outcome gets a line of its own.
+            (log.debug if ack.status.is_success else log.info)(
                 "order.acknowledged",
                 client_order_id=ack.client_order_id,
                 status=ack.status.value,
                 reason=ack.reason,
                 attempts=answer.submission.attempts,
             )
+        outcome, latency = settlement.outcome, settlement.latency
         if outcome is Outcome.EXECUTED:
             self._metrics.signal_to_order_seconds.observe(latency)
-        return ExecutionResult(outcome, record.id, reason, record.signal, tuple(acks), latency_seconds=latency)
+        acks = tuple(answer.submission.ack for answer in answers)
+        return ExecutionResult(outcome, record.id, settlement.reason, record.signal, acks, latency_seconds=latency)
 
     async def recover(self) -> int:
         """Settle what a crash left in flight, before new signals are taken; returns the orders settled.

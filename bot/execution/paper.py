@@ -5,9 +5,10 @@ entry's stop loss and take profit (its bracket) watch the quote until one of the
 `simulate()` plays one tick of that market against the quote source.
 
 Every operation is one write unit (`Database.write`: one round trip to the database's thread, sharing a
-commit with whatever else is queued). The venue is our own database, so the broker also keeps the account
-as last committed (cash, realized PnL, positions) in memory: positions and account reads, one per risk
-check, cost no database read.
+commit with whatever else is queued); a signal's orders are placed inside the executor's own transaction
+instead (`local_venue`, `bot.execution.broker.LocalVenue`). The venue is our own database, so the broker also
+keeps the account as last committed (cash, realized PnL, positions) in memory: positions and account reads,
+one per risk check, cost no database read.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from bot.domain import (
     Side,
 )
 from bot.errors import ExitsClosed, InsufficientQuote, OrderRejected
-from bot.execution.broker import QuoteSource
+from bot.execution.broker import Placement, PlaceOrder, QuoteSource
 from bot.execution.token_bucket import RateLimiter
 from storage.paper import ExitState, Fill, PaperBooks, WorkingOrder
 
@@ -141,7 +142,12 @@ class PaperBroker:
         if books.realized is not None:
             self._realized = books.realized
 
-    async def submit_order(self, request: OrderRequest) -> OrderAck:
+    @property
+    def local_venue(self) -> PaperBroker:
+        """The paper venue lives in our database: the executor places its orders in its own transaction."""
+        return self
+
+    async def prepare_order(self, request: OrderRequest) -> PlaceOrder:
         await self._limiter.acquire()
         quote = await self._quotes.price(request.symbol)
         if request.type is OrderType.MARKET and quote is None:
@@ -150,9 +156,18 @@ class PaperBroker:
             )
         if request.quantity <= 0:
             raise OrderRejected(f"quantity must be positive (got {request.quantity})")
-        ack, books = await self._books.db.write(partial(self._submit, request, quote, self._now()))
-        self._apply(books)
-        return ack
+        return partial(self._place, request, quote, self._now())
+
+    def _place(
+        self, request: OrderRequest, quote: Decimal | None, now: datetime, conn: sqlite3.Connection
+    ) -> Placement:
+        ack, books = self._submit(request, quote, now, conn)
+        return Placement(ack, partial(self._apply, books))
+
+    async def submit_order(self, request: OrderRequest) -> OrderAck:
+        placement = await self._books.db.write(await self.prepare_order(request))
+        placement.committed()
+        return placement.ack
 
     def _submit(
         self, request: OrderRequest, quote: Decimal | None, now: datetime, conn: sqlite3.Connection

@@ -8,10 +8,11 @@ adjusted by each fill the venue reports in between.
 
 from __future__ import annotations
 
+import sqlite3
 from decimal import Decimal
 
 from bot.domain import Account, OrderAck, OrderRequest, Position, Side
-from bot.execution.broker import Broker
+from bot.execution.broker import Broker, LocalVenue, Placement, PlaceOrder, local_venue_of
 
 
 class PositionTrackingBroker:
@@ -38,11 +39,20 @@ class PositionTrackingBroker:
 
     async def submit_order(self, request: OrderRequest) -> OrderAck:
         ack = await self._inner.submit_order(request)
+        self._count_fill(request, ack)
+        return ack
+
+    def _count_fill(self, request: OrderRequest, ack: OrderAck) -> None:
         if ack.filled_quantity > 0 and ack.client_order_id not in self._counted:
             self._counted.add(ack.client_order_id)
             signed = ack.filled_quantity if request.side is Side.BUY else -ack.filled_quantity
             self._held[request.symbol] = self._held.get(request.symbol, Decimal(0)) + signed
-        return ack
+
+    @property
+    def local_venue(self) -> LocalVenue | None:
+        """The inner broker's local venue, its fills counted like `submit_order`'s once they commit."""
+        inner = local_venue_of(self._inner)
+        return None if inner is None else _CountingVenue(inner, self)
 
     async def get_order(self, client_order_id: str) -> OrderAck | None:
         return await self._inner.get_order(client_order_id)
@@ -60,3 +70,23 @@ class PositionTrackingBroker:
 
     async def last_price(self, symbol: str) -> Decimal | None:
         return await self._inner.last_price(symbol)
+
+
+class _CountingVenue:
+    def __init__(self, inner: LocalVenue, tracker: PositionTrackingBroker) -> None:
+        self._inner = inner
+        self._tracker = tracker
+
+    async def prepare_order(self, request: OrderRequest) -> PlaceOrder:
+        place = await self._inner.prepare_order(request)
+
+        def counted(conn: sqlite3.Connection) -> Placement:
+            placement = place(conn)
+
+            def committed() -> None:
+                placement.committed()
+                self._tracker._count_fill(request, placement.ack)
+
+            return Placement(placement.ack, committed)
+
+        return counted

@@ -17,7 +17,7 @@ import structlog
 
 from bot.domain import OrderAck, OrderRequest, OrderStatus
 from bot.errors import AmbiguousOrderOutcome, BrokerError, ExitsClosed, OrderRejected, TemporaryBrokerError
-from bot.execution.broker import Broker
+from bot.execution.broker import Broker, LocalVenue, PlaceOrder
 from bot.metrics import Metrics
 
 log = structlog.get_logger(__name__)
@@ -91,6 +91,15 @@ class OrderSubmitter:
                 log.warning("order.retry", client_order_id=cid, attempt=attempt, delay=delay, reason=last_reason)
                 await self._sleep(delay)
         return Submission(OrderAck(cid, OrderStatus.FAILED, reason=f"gave up: {last_reason}"), attempt)
+
+    async def prepare(self, venue: LocalVenue, request: OrderRequest) -> PlaceOrder | OrderAck:
+        """A local venue's order up to its placement (`LocalVenue`); a refusal is the leg's final answer."""
+        try:
+            return await self._timed("submit_order", lambda: venue.prepare_order(request))
+        except OrderRejected as exc:
+            return OrderAck(request.client_order_id, OrderStatus.REJECTED, reason=str(exc))
+        except BrokerError as exc:  # a local venue has no network to fail; kept final all the same
+            return OrderAck(request.client_order_id, OrderStatus.FAILED, reason=str(exc))
 
     async def modify(self, operation: str, client_order_id: str, call: Callable[[], Awaitable[OrderAck]]) -> OrderAck:
         """Cancel or move exits: setting a state is idempotent, so any failure short of a rejection is retried.

@@ -6,6 +6,8 @@ up to date (open positions, bucket tokens, queue depth, health) are collected at
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections.abc import Callable, Iterable
 
 from prometheus_client import (
@@ -17,8 +19,9 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from bot import __version__
 from bot.domain import OrderStatus, Outcome
@@ -63,6 +66,72 @@ class ScrapeTimeGauges(Collector):
         return []
 
 
+class WaitSeries:
+    """One limiter's waits: bucket counts, a separate count of the zero waits (most of them), the sum."""
+
+    __slots__ = ("_bounds", "_counts", "_les", "_total", "zero")
+
+    def __init__(self, bounds: tuple[float, ...], les: tuple[str, ...]) -> None:
+        self._bounds, self._les = bounds, les
+        self._counts = [0] * len(bounds)
+        self._total = 0.0
+        self.zero = 0
+
+    def observe(self, seconds: float) -> None:
+        if seconds <= 0:
+            self.zero += 1
+            return
+        self._counts[bisect.bisect_left(self._bounds, seconds)] += 1  # Prometheus buckets are `le`
+        self._total += seconds
+
+    def buckets(self) -> list[tuple[str, float]]:
+        cumulative, running = [], self.zero
+        for le, count in zip(self._les, self._counts, strict=True):
+            running += count
+            cumulative.append((le, float(running)))
+        return cumulative
+
+    @property
+    def total(self) -> float:
+        return self._total
+
+
+class WaitHistogram(Collector):
+    """A labelled histogram for the rate limiters' waits, observed on every broker request.
+
+    prometheus_client's Histogram takes a lock and searches the buckets on each observation, about 0.8 µs:
+    more than the acquire it measures. Here a wait of 0 (the usual one) is an integer increment. Observed
+    only from the event loop; the scrape reads plain integers.
+    """
+
+    def __init__(
+        self, name: str, documentation: str, label: str, buckets: Iterable[float], registry: CollectorRegistry
+    ):
+        self._name, self._documentation, self._label = name, documentation, label
+        self._bounds = (*sorted(b for b in buckets if b != math.inf), math.inf)
+        if self._bounds[0] > 0:
+            raise ValueError("the first bucket must hold the zero waits (0.0)")
+        # The exposition's own spelling of each bound ("0.0", "0.001", "+Inf").
+        self._les = tuple(floatToGoString(bound) for bound in self._bounds)  # type: ignore[no-untyped-call]
+        self._series: dict[str, WaitSeries] = {}
+        registry.register(self)
+
+    def labels(self, value: str) -> WaitSeries:
+        series = self._series.get(value)
+        if series is None:
+            series = self._series[value] = WaitSeries(self._bounds, self._les)
+        return series
+
+    def collect(self) -> Iterable[Metric]:
+        family = HistogramMetricFamily(self._name, self._documentation, labels=[self._label])
+        for value, series in self._series.items():
+            family.add_metric([value], series.buckets(), series.total)
+        yield family
+
+    def describe(self) -> Iterable[Metric]:
+        return [HistogramMetricFamily(self._name, self._documentation, labels=[self._label])]
+
+
 class Metrics:
     """The metric objects; composition root creates one per process (tests create one per test)."""
 
@@ -103,12 +172,8 @@ class Metrics:
         self.broker_errors = Counter(
             p + "broker_errors", "Broker request failures by kind.", ["broker", "kind"], registry=r
         )
-        self.ratelimit_wait_seconds = Histogram(
-            p + "ratelimit_wait_seconds",
-            "Time a request waited for its rate limiter.",
-            ["limiter"],
-            buckets=WAIT_BUCKETS,
-            registry=r,
+        self.ratelimit_wait_seconds = WaitHistogram(
+            p + "ratelimit_wait_seconds", "Time a request waited for its rate limiter.", "limiter", WAIT_BUCKETS, r
         )
         self.ratelimit_throttled = Counter(
             p + "ratelimit_throttled", "Requests that had to wait for a token.", ["limiter"], registry=r

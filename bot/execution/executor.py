@@ -266,14 +266,16 @@ class Executor:
         again at catch-up), so no order is ever in flight and nothing is left to reconcile after a crash."""
         orders = [(request, await self._submitter.prepare(venue, request)) for request in plan.legs]
         unit = partial(self._store_and_place, envelope, signal, plan, record, trace, self._clock(), orders)
-        inserted, plan, record, answers, placements = await self._db.write(unit)
+        inserted, plan, record, placed = await self._db.write(unit)
         if not inserted:
             return await self._replayed(envelope)
-        if plan.outcome is not None:
+        if plan.outcome is not None:  # a duplicate after all: nothing was placed
             return ExecutionResult(plan.outcome, record.id, plan.reason, signal)
+        assert placed is not None  # an approved plan that was recorded is always placed
+        answers, settlement, placements = placed
         for placement in placements:
             placement.committed()
-        return self._announce(record, answers, _settle(record, answers, envelope.received_monotonic, self._clock()))
+        return self._announce(record, answers, settlement)
 
     def _store_and_place(
         self,
@@ -285,11 +287,12 @@ class Executor:
         now: datetime,
         orders: list[tuple[OrderRequest, PlaceOrder | OrderAck]],
         conn: sqlite3.Connection,
-    ) -> tuple[bool, _Plan, SignalRecord, list[_Answer], list[Placement]]:
-        """`_store`, then each order placed at the local venue and its answer recorded, in one write unit."""
+    ) -> tuple[bool, _Plan, SignalRecord, tuple[list[_Answer], _Settlement, list[Placement]] | None]:
+        """`_store`, then each order placed at the local venue and its answer recorded, in one write unit;
+        None in place of the answers when nothing was placed (a replay, or a duplicate)."""
         inserted, plan, record = self._store(envelope, signal, plan, record, trace, now, conn)
         if not inserted or plan.outcome is not None:
-            return inserted, plan, record, [], []
+            return inserted, plan, record, None
         answers: list[_Answer] = []
         placements: list[Placement] = []
         for leg, (request, order) in enumerate(orders, start=1):
@@ -305,8 +308,9 @@ class Executor:
                     ack = placement.ack
                     placements.append(placement)
             answers.append(_Answer(leg, request, Submission(ack, 1), sent_at, self._clock(), time.perf_counter()))
-        self._store_answers(answers, _settle(record, answers, envelope.received_monotonic, self._clock()), conn)
-        return True, plan, record, answers, placements
+        settlement = _settle(record, answers, envelope.received_monotonic, self._clock())
+        self._store_answers(answers, settlement, conn)
+        return True, plan, record, (answers, settlement, placements)
 
     async def _checked_plan(self, envelope: SignalEnvelope, signal: Signal, manages: SignalRecord | None) -> _Plan:
         """The plan, with the risk look-ups retried once when the venue asks us to wait; a venue that

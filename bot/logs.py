@@ -116,7 +116,7 @@ def _replacement(match: re.Match[str]) -> str:
 class _Output:
     """Where our lines go: the installed handler (the stdlib's records go there too) and the level."""
 
-    handler: logging.StreamHandler | None = None  # type: ignore[type-arg]
+    handler: _QuietFailureHandler | None = None
     level: int = logging.INFO
 
 
@@ -164,8 +164,7 @@ class _LineLogger:
                 handler.stream.write(line + "\n")
                 handler.stream.flush()
             except Exception as exc:  # a closed or full stream: say so, never fall back to the raw event
-                with contextlib.suppress(Exception):
-                    handler.stream.write(f"tradecord: dropped a log line from {self.name}: {type(exc).__name__}\n")
+                handler.report_dropped(self.name, exc)
 
     debug = info = warning = warn = error = exception = critical = fatal = msg = _write
 
@@ -241,9 +240,12 @@ class _QuietFailureHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """A stream handler whose formatting failures never print the raw (unredacted) record."""
 
     def handleError(self, record: logging.LogRecord) -> None:
-        exc = sys.exc_info()[1]
+        self.report_dropped(record.name, sys.exc_info()[1])
+
+    def report_dropped(self, logger_name: str, exc: BaseException | None) -> None:
+        """One line saying a line was lost and why, never the line itself."""
         with contextlib.suppress(Exception):  # nowhere left to report to
-            self.stream.write(f"tradecord: dropped a log line from {record.name}: {type(exc).__name__}\n")
+            self.stream.write(f"tradecord: dropped a log line from {logger_name}: {type(exc).__name__}\n")
 
 
 def _install_handler(stream: TextIO, formatter: logging.Formatter, level: int) -> None:

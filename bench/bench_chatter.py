@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 from clients import Marks, bare_client, bench_settings, log_to, tradecord
-from common import BEFORE_NOTE, LOOPS, load, machine, median, run_on, save, update_docs
+from common import BEFORE_NOTE, LOOPS, add_report_options, load, machine, median, publish, run_on
 from common import command as command_line
 from discord_feeder import Feeder
 
@@ -163,19 +163,12 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=50_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--loop", choices=LOOPS, default="auto", help="auto: the bot's own (uvloop when installed)")
-    parser.add_argument("--save", type=Path, help="write the results as JSON to this file")
-    parser.add_argument("--baseline", type=Path, help="results JSON of an earlier run, shown as 'before'")
-    parser.add_argument("--update-docs", action="store_true", help=f"rewrite '{HEADING}' in docs/benchmarks.md")
+    add_report_options(parser, HEADING)
     args = parser.parse_args()
     results = run_on(args.loop, run(args.messages, args.rounds))
     results["loop"] = args.loop
-    if args.save:
-        save("chatter", results, args.save)
     command = command_line("bench_chatter.py", args)
-    section = markdown(results, load(args.baseline), command)
-    print(section)
-    if args.update_docs:
-        update_docs(HEADING, section)
+    publish(args, "chatter", HEADING, results, markdown(results, load(args.baseline), command))
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 from clients import bench_settings
-from common import BEFORE_NOTE, load, machine, median, save, update_docs
+from common import BEFORE_NOTE, add_report_options, load, machine, median, publish
 from common import command as command_line
 from discord_feeder import Feeder
 
@@ -160,18 +160,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--messages", type=int, default=1_000_000)
-    parser.add_argument("--save", type=Path, help="write the results as JSON to this file")
-    parser.add_argument("--baseline", type=Path, help="results JSON of an earlier run, shown as 'before'")
-    parser.add_argument("--update-docs", action="store_true", help=f"rewrite '{HEADING}' in docs/benchmarks.md")
+    add_report_options(parser, HEADING)
     args = parser.parse_args()
     results = event_loop.run(run(args.runs, args.messages))
-    if args.save:
-        save("memory", results, args.save)
     command = command_line("bench_memory.py", args)
-    section = markdown(results, load(args.baseline), command)
-    print(section)
-    if args.update_docs:
-        update_docs(HEADING, section)
+    publish(args, "memory", HEADING, results, markdown(results, load(args.baseline), command))
 
 
 if __name__ == "__main__":

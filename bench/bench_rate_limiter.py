@@ -30,7 +30,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
-from common import BEFORE_NOTE, LOOPS, load, machine, median, run_on, save, update_docs
+from common import BEFORE_NOTE, LOOPS, add_report_options, load, machine, median, publish, run_on
 from common import command as command_line
 
 from bot.app import wait_observer
@@ -172,19 +172,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--loop", choices=LOOPS, default="auto", help="auto: the bot's own (uvloop when installed)")
-    parser.add_argument("--save", type=Path, help="write the results as JSON to this file")
-    parser.add_argument("--baseline", type=Path, help="results JSON of an earlier run, shown as 'before'")
-    parser.add_argument("--update-docs", action="store_true", help=f"rewrite '{HEADING}' in docs/benchmarks.md")
+    add_report_options(parser, HEADING)
     args = parser.parse_args()
     results = run_on(args.loop, run(args.runs))
     results["loop"] = args.loop
-    if args.save:
-        save("rate_limiter", results, args.save)
     command = command_line("bench_rate_limiter.py", args)
-    section = markdown(results, load(args.baseline), command)
-    print(section)
-    if args.update_docs:
-        update_docs(HEADING, section)
+    publish(args, "rate_limiter", HEADING, results, markdown(results, load(args.baseline), command))
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 from bench_signals import BROKER, settle, summarize, texts
 from clients import bench_settings, log_to, tradecord
-from common import BEFORE_NOTE, LOOPS, load, machine, median_of, run_on, save, update_docs
+from common import BEFORE_NOTE, LOOPS, add_report_options, load, machine, median_of, publish, run_on
 from common import command as command_line
 from discord_feeder import Feeder
 
@@ -130,20 +130,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rate", type=float, default=500.0, help="signals per second while scraping")
     parser.add_argument("--loop", choices=LOOPS, default="auto", help="auto: the bot's own (uvloop when installed)")
-    parser.add_argument("--save", type=Path, help="write the results as JSON to this file")
-    parser.add_argument("--baseline", type=Path, help="results JSON of an earlier run, shown as 'before'")
-    parser.add_argument("--update-docs", action="store_true", help=f"rewrite '{HEADING}' in docs/benchmarks.md")
+    add_report_options(parser, HEADING)
     args = parser.parse_args()
     results = run_on(args.loop, run(args.runs, args.rate))
     results["loop"] = args.loop
-    if args.save:
-        save("scrape", results, args.save)
     rate = "" if args.rate == 500 else f" --rate {args.rate:g}"
     command = command_line("bench_scrape.py", args, *([rate.strip()] if rate else []))
-    section = markdown(results, load(args.baseline), command)
-    print(section)
-    if args.update_docs:
-        update_docs(HEADING, section)
+    publish(args, "scrape", HEADING, results, markdown(results, load(args.baseline), command))
 
 
 if __name__ == "__main__":

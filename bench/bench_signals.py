@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 from clients import bench_settings, log_to, tradecord
-from common import LOOPS, load, machine, median_of, percentile, run_on, save, update_docs
+from common import LOOPS, add_report_options, load, machine, median_of, percentile, publish, run_on
 from common import command as command_line
 from discord_feeder import Feeder
 
@@ -210,22 +210,15 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="scenario names to run (100/s 500/s 1,000/s 2,000/s burst)")
     parser.add_argument("--loop", choices=LOOPS, default="auto", help="auto: the bot's own (uvloop when installed)")
     parser.add_argument("--answers", choices=("on", "off"), default="on", help="off: see silence_answers()")
-    parser.add_argument("--save", type=Path, help="write the results as JSON to this file")
-    parser.add_argument("--baseline", type=Path, help="results JSON of an earlier run, shown as 'before'")
-    parser.add_argument("--update-docs", action="store_true", help=f"rewrite '{HEADING}' in docs/benchmarks.md")
+    add_report_options(parser, HEADING)
     args = parser.parse_args()
     if args.answers == "off":
         silence_answers()
     results = run_on(args.loop, run(args.runs, args.only, args.answers == "on"))
     results["loop"] = args.loop
-    if args.save:
-        save("signals", results, args.save)
     heading = HEADING if args.answers == "on" else HEADING_SILENT
     command = command_line("bench_signals.py", args, *(["--answers off"] if args.answers == "off" else []))
-    section = markdown(results, load(args.baseline), command, heading)
-    print(section)
-    if args.update_docs:
-        update_docs(heading, section)
+    publish(args, "signals", heading, results, markdown(results, load(args.baseline), command, heading))
 
 
 if __name__ == "__main__":

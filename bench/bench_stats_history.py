@@ -52,7 +52,7 @@ from storage.stats import StatsQueries  # noqa: E402
 from storage.writer import BatchWriter  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
-from common import BEFORE_NOTE, load, machine, median_of, save, update_docs  # noqa: E402
+from common import BEFORE_NOTE, add_report_options, load, machine, median_of, publish  # noqa: E402
 from common import command as command_line  # noqa: E402
 
 from bot import event_loop  # noqa: E402
@@ -279,9 +279,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--runs", type=int, default=3, help="timing passes; each figure is their median")
     parser.add_argument("--reuse", action="store_true", help="time the existing database, do not rebuild it")
-    parser.add_argument("--save", type=Path, help="write the results as JSON to this file")
-    parser.add_argument("--baseline", type=Path, help="results JSON of an earlier run, shown as 'before'")
-    parser.add_argument("--update-docs", action="store_true", help=f"rewrite '{HEADING}' in docs/benchmarks.md")
+    add_report_options(parser, HEADING)
     args = parser.parse_args()
     if not args.reuse:
         build(args.db, args.signals, time.time())
@@ -292,14 +290,9 @@ def main() -> None:
         "runs": args.runs,
         "queries": {query: median_of([run[query] for run in runs]) for query in runs[0]},
     }
-    if args.save:
-        save("stats", results, args.save)
     reuse = [f"--db {args.db} --reuse"] if args.reuse else []  # the database an earlier run of it built
     command = command_line("bench_stats_history.py", args, *reuse)
-    section = markdown(results, load(args.baseline), command)
-    print(section)
-    if args.update_docs:
-        update_docs(HEADING, section)
+    publish(args, "stats", HEADING, results, markdown(results, load(args.baseline), command))
 
 
 if __name__ == "__main__":

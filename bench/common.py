@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -75,6 +76,22 @@ def load(path: Path | None) -> dict[str, Any] | None:
         return None
     loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return loaded
+
+
+def add_report_options(parser: argparse.ArgumentParser, heading: str) -> None:
+    """The options every benchmark has for its figures (see `publish`)."""
+    parser.add_argument("--save", type=Path, help="write the results as JSON to this file")
+    parser.add_argument("--baseline", type=Path, help="results JSON of an earlier run, shown as 'before'")
+    parser.add_argument("--update-docs", action="store_true", help=f"rewrite '{heading}' in docs/benchmarks.md")
+
+
+def publish(args: argparse.Namespace, name: str, heading: str, results: dict[str, Any], section: str) -> None:
+    """`--save` the results as JSON, print the docs section, and with `--update-docs` rewrite it in place."""
+    if args.save:
+        save(name, results, args.save)
+    print(section)
+    if args.update_docs:
+        update_docs(heading, section)
 
 
 def update_docs(heading: str, section: str) -> None:

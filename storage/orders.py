@@ -69,14 +69,20 @@ def _row_to_record(row: sqlite3.Row) -> OrderRecord:
     )
 
 
-_INSERT_INTENT = (
-    "INSERT INTO orders (client_order_id, signal_id, leg, broker, symbol, asset_class, side, type, quantity,"
-    " limit_price, stop_price, stop_loss, take_profit, time_in_force, reduce_only, status, created_at,"
-    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_REQUEST_COLUMNS = (
+    "client_order_id, signal_id, leg, broker, symbol, asset_class, side, type, quantity, limit_price, stop_price,"
+    " stop_loss, take_profit, time_in_force, reduce_only, status, created_at, updated_at"
+)
+_INSERT_INTENT = f"INSERT INTO orders ({_REQUEST_COLUMNS}) VALUES ({', '.join(['?'] * 18)})"
+_INSERT_ANSWERED = (
+    f"INSERT INTO orders ({_REQUEST_COLUMNS}, broker_order_id, filled_quantity, average_fill_price, reason, attempts)"
+    f" VALUES ({', '.join(['?'] * 23)})"
 )
 
 
-def _intent_params(signal_id: str, leg: int, broker: str, request: OrderRequest, at: datetime) -> tuple[Any, ...]:
+def _order_params(
+    signal_id: str, leg: int, broker: str, request: OrderRequest, status: OrderStatus, at: datetime, updated: datetime
+) -> tuple[Any, ...]:
     return (
         request.client_order_id,
         signal_id,
@@ -93,10 +99,14 @@ def _intent_params(signal_id: str, leg: int, broker: str, request: OrderRequest,
         dec_to_db(request.take_profit),
         request.time_in_force,
         int(request.reduce_only),
-        OrderStatus.PENDING_SUBMIT.value,
+        status.value,
         time_to_db(at),
-        time_to_db(at),
+        time_to_db(updated),
     )
+
+
+def _intent_params(signal_id: str, leg: int, broker: str, request: OrderRequest, at: datetime) -> tuple[Any, ...]:
+    return _order_params(signal_id, leg, broker, request, OrderStatus.PENDING_SUBMIT, at, at)
 
 
 class OrderRepository:
@@ -116,6 +126,33 @@ class OrderRepository:
     ) -> None:
         """`insert_intent` inside a write unit (`Database.write`)."""
         conn.execute(_INSERT_INTENT, _intent_params(signal_id, leg, broker, request, at))
+
+    @staticmethod
+    def insert_answered_now(
+        conn: sqlite3.Connection,
+        signal_id: str,
+        leg: int,
+        broker: str,
+        request: OrderRequest,
+        at: datetime,
+        *,
+        ack: OrderAck,
+        acked_at: datetime,
+        attempts: int,
+    ) -> None:
+        """An order placed and answered inside the write unit that records it (a local venue's): one row that
+        already holds the answer, where an intent is inserted and then updated (`record_ack_now`). The two
+        end in the same row, and the status counts (a trigger) see only the answer."""
+        answer = (
+            ack.broker_order_id,
+            dec_to_db(ack.filled_quantity),
+            dec_to_db(ack.average_fill_price),
+            ack.reason,
+            attempts,
+        )
+        conn.execute(
+            _INSERT_ANSWERED, _order_params(signal_id, leg, broker, request, ack.status, at, acked_at) + answer
+        )
 
     async def record_ack(
         self, ack: OrderAck, at: datetime, *, attempts: int, events: Sequence[TraceEvent] = ()

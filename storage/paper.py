@@ -103,13 +103,15 @@ class PaperBooks:
         return None if row is None else _ack_from_row(row)
 
     @staticmethod
-    def insert_order(conn: sqlite3.Connection, request: OrderRequest, ack: OrderAck, at: datetime) -> None:
+    def insert_order(conn: sqlite3.Connection, request: OrderRequest, ack: OrderAck, at: datetime) -> bool:
+        """Book an order; False when the venue already has its client id (nothing is changed then)."""
         has_exits = request.stop_loss is not None or request.take_profit is not None
         exit_state = ExitState.OPEN if has_exits and ack.status is OrderStatus.FILLED else None
-        conn.execute(
+        inserted = conn.execute(
             "INSERT INTO paper_orders (client_order_id, broker_order_id, symbol, side, type, quantity, limit_price,"
             " stop_price, stop_loss, take_profit, status, filled_quantity, average_fill_price, reason, created_at,"
-            " exit_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " exit_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (client_order_id) DO NOTHING",
             (
                 request.client_order_id,
                 ack.broker_order_id,
@@ -129,6 +131,7 @@ class PaperBooks:
                 exit_state,
             ),
         )
+        return inserted.rowcount == 1
 
     async def working_orders(self) -> list[WorkingOrder]:
         rows = await self.db.fetchall(
@@ -207,9 +210,13 @@ class PaperBooks:
     ) -> tuple[Decimal, Decimal]:
         """Record a fill and the position and cash it leaves, inside the caller's transaction; returns the
         account's (cash, realized PnL) after it."""
-        inserted = conn.execute(
-            "INSERT INTO paper_fills (client_order_id, symbol, side, quantity, price, realized_pnl, filled_at, kind)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        row = conn.execute("SELECT cash, realized_pnl FROM paper_account WHERE id = 1").fetchone()
+        cash, realized = (Decimal(row[0]), Decimal(row[1])) if row else (Decimal(0), Decimal(0))
+        cash, realized = cash + cash_delta, realized + fill.realized_pnl
+        # The running total lets `realized_pnl_since` answer with two indexed reads instead of a sum.
+        conn.execute(
+            "INSERT INTO paper_fills (client_order_id, symbol, side, quantity, price, realized_pnl, filled_at, kind,"
+            " realized_pnl_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 fill.client_order_id,
                 fill.symbol,
@@ -219,6 +226,7 @@ class PaperBooks:
                 dec_to_db(fill.realized_pnl),
                 time_to_db(fill.at),
                 fill.kind,
+                dec_to_db(realized),
             ),
         )
         if position is None or position.quantity == 0:
@@ -235,18 +243,10 @@ class PaperBooks:
                     time_to_db(fill.at),
                 ),
             )
-        row = conn.execute("SELECT cash, realized_pnl FROM paper_account WHERE id = 1").fetchone()
-        cash, realized = (Decimal(row[0]), Decimal(row[1])) if row else (Decimal(0), Decimal(0))
         conn.execute(
-            "UPDATE paper_account SET cash = ?, realized_pnl = ? WHERE id = 1",
-            (dec_to_db(cash + cash_delta), dec_to_db(realized + fill.realized_pnl)),
+            "UPDATE paper_account SET cash = ?, realized_pnl = ? WHERE id = 1", (dec_to_db(cash), dec_to_db(realized))
         )
-        # The running total lets `realized_pnl_since` answer with two indexed reads instead of a sum.
-        conn.execute(
-            "UPDATE paper_fills SET realized_pnl_total = ? WHERE id = ?",
-            (dec_to_db(realized + fill.realized_pnl), inserted.lastrowid),
-        )
-        return cash + cash_delta, realized + fill.realized_pnl
+        return cash, realized
 
     async def realized_pnl_since(self, since: datetime) -> Decimal:
         """PnL realized by fills since `since` (for `/stats` and `/pnl`): the account's realized total now,

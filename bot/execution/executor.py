@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from itertools import chain
 
 import structlog
 
@@ -238,19 +239,27 @@ class Executor:
     ) -> tuple[bool, _Plan, SignalRecord]:
         """One write unit: the signal (or the duplicate it turns out to be), its early trace steps and its
         order intents, committed before anything reaches the broker. False when the message was recorded."""
-        since = envelope.received_at - timedelta(seconds=self._settings.duplicate_window_seconds)
-        author, fingerprint_ = envelope.author_id, record.fingerprint or ""
-        duplicate_of = self._signals.find_recent_duplicate_now(conn, author, fingerprint_, since)
-        if duplicate_of is not None:
-            plan = _Plan(Outcome.DUPLICATE, f"same signal as {duplicate_of} from the same author")
-            record = self._record(envelope, signal, plan.outcome, plan.reason, plan.target_signal_id)
-        if not self._signals.insert_now(conn, record):
+        inserted, plan, record = self._insert_signal(envelope, signal, plan, record, conn)
+        if not inserted:
             return False, plan, record
         trace.decided(now, plan.outcome, plan.reason, len(plan.legs) + len(plan.actions))
         TraceRepository.insert_now(conn, trace.take())
         for leg, request in enumerate(plan.legs if plan.outcome is None else (), start=1):
             self._orders.insert_intent_now(conn, record.id, leg, self._broker.name, request, now)
         return True, plan, record
+
+    def _insert_signal(
+        self, envelope: SignalEnvelope, signal: Signal, plan: _Plan, record: SignalRecord, conn: sqlite3.Connection
+    ) -> tuple[bool, _Plan, SignalRecord]:
+        """The signal's row, as a duplicate when the author sent the same one within the window; False when the
+        message was recorded already."""
+        since = envelope.received_at - timedelta(seconds=self._settings.duplicate_window_seconds)
+        author, fingerprint_ = envelope.author_id, record.fingerprint or ""
+        duplicate_of = self._signals.find_recent_duplicate_now(conn, author, fingerprint_, since)
+        if duplicate_of is not None:
+            plan = _Plan(Outcome.DUPLICATE, f"same signal as {duplicate_of} from the same author")
+            record = self._record(envelope, signal, plan.outcome, plan.reason, plan.target_signal_id)
+        return self._signals.insert_now(conn, record), plan, record
 
     async def _execute_at_local_venue(
         self,
@@ -288,11 +297,18 @@ class Executor:
         orders: list[tuple[OrderRequest, PlaceOrder | OrderAck]],
         conn: sqlite3.Connection,
     ) -> tuple[bool, _Plan, SignalRecord, tuple[list[_Answer], _Settlement, list[Placement]] | None]:
-        """`_store`, then each order placed at the local venue and its answer recorded, in one write unit;
-        None in place of the answers when nothing was placed (a replay, or a duplicate)."""
-        inserted, plan, record = self._store(envelope, signal, plan, record, trace, now, conn)
-        if not inserted or plan.outcome is not None:
-            return inserted, plan, record, None
+        """The signal, each order placed at the local venue, the orders with their answers and the whole trace,
+        in one write unit; None in place of the answers when nothing was placed (a replay, or a duplicate).
+
+        Each order's row is written once, with its answer, and the trace in one statement: every statement is
+        a wait for the GIL in the writer's thread (docs/benchmarks.md)."""
+        inserted, plan, record = self._insert_signal(envelope, signal, plan, record, conn)
+        if not inserted:
+            return False, plan, record, None
+        trace.decided(now, plan.outcome, plan.reason, len(plan.legs))
+        if plan.outcome is not None:  # a duplicate after all: nothing is placed
+            TraceRepository.insert_now(conn, trace.take())
+            return True, plan, record, None
         answers: list[_Answer] = []
         placements: list[Placement] = []
         for leg, (request, order) in enumerate(orders, start=1):
@@ -309,7 +325,21 @@ class Executor:
                     placements.append(placement)
             answers.append(_Answer(leg, request, Submission(ack, 1), sent_at, self._clock(), time.perf_counter()))
         settlement = _settle(record, answers, envelope.received_monotonic, self._clock())
-        self._store_answers(answers, settlement, conn)
+        for answer in answers:
+            ack, attempts = answer.submission.ack, answer.submission.attempts
+            self._orders.insert_answered_now(
+                conn,
+                record.id,
+                answer.leg,
+                self._broker.name,
+                answer.request,
+                now,
+                ack=ack,
+                acked_at=answer.acked_at,
+                attempts=attempts,
+            )
+        TraceRepository.insert_now(conn, [*trace.take(), *chain.from_iterable(settlement.steps)])
+        self._finish_now(settlement, conn)
         return True, plan, record, (answers, settlement, placements)
 
     async def _checked_plan(self, envelope: SignalEnvelope, signal: Signal, manages: SignalRecord | None) -> _Plan:
@@ -461,6 +491,10 @@ class Executor:
         for answer, events in zip(answers, settlement.steps, strict=True):
             ack, attempts = answer.submission.ack, answer.submission.attempts
             self._orders.record_ack_now(conn, ack=ack, at=answer.acked_at, attempts=attempts, events=events)
+        self._finish_now(settlement, conn)
+
+    def _finish_now(self, settlement: _Settlement, conn: sqlite3.Connection) -> None:
+        """The signal's outcome, once no leg's is unknown (start-up recovery settles those)."""
         if settlement.settled:
             self._signals.finish_now(
                 conn,

@@ -173,24 +173,26 @@ class PaperBroker:
         self, request: OrderRequest, quote: Decimal | None, now: datetime, conn: sqlite3.Connection
     ) -> tuple[OrderAck, _Books]:
         books = _Books()
-        existing = PaperBooks.order_in(conn, request.client_order_id)
-        if existing is not None:
-            return existing, books  # the venue already has this client id: same answer, no second order
-        quantity = request.quantity
         if request.reduce_only:
-            quantity = self._reducible(conn, request)
-            request = replace(request, quantity=quantity)
+            # A close sent again answers as it did the first time, whatever it left of the position.
+            if (existing := PaperBooks.order_in(conn, request.client_order_id)) is not None:
+                return existing, books
+            request = replace(request, quantity=self._reducible(conn, request))
         fill_price = entry_fill_price(request.type, request.side, request.limit_price, request.stop_price, quote)
         broker_order_id = "paper-" + request.client_order_id.removeprefix("tc-")
         if fill_price is None:
             ack = OrderAck(request.client_order_id, OrderStatus.ACCEPTED, broker_order_id)
-            PaperBooks.insert_order(conn, request, ack, now)
-            return ack, books
-        ack = OrderAck(request.client_order_id, OrderStatus.FILLED, broker_order_id, quantity, fill_price)
-        PaperBooks.insert_order(conn, request, ack, now)
-        kind = "close" if request.reduce_only else "entry"
-        fill = (request.client_order_id, request.symbol, request.side, quantity, fill_price, kind)
-        self._fill(conn, books, now, *fill)
+        else:
+            ack = OrderAck(request.client_order_id, OrderStatus.FILLED, broker_order_id, request.quantity, fill_price)
+        if not PaperBooks.insert_order(conn, request, ack, now):
+            # The venue already has this client id: the same answer, and no second order.
+            existing = PaperBooks.order_in(conn, request.client_order_id)
+            assert existing is not None  # the insert just found it
+            return existing, books
+        if fill_price is not None:
+            kind = "close" if request.reduce_only else "entry"
+            fill = (request.client_order_id, request.symbol, request.side, request.quantity, fill_price, kind)
+            self._fill(conn, books, now, *fill)
         return ack, books
 
     @staticmethod

@@ -1,8 +1,11 @@
 """The signal channel listener: Discord messages into the intake, outcomes back as reactions.
 
 Every guild message is first read from its raw gateway payload (`cogs/gateway_screen.py`): chatter is
-counted and dropped there, synchronously, before discord.py builds a Message; the rest reaches `on_message`
-with the parser's reading, so nothing is parsed twice.
+counted and dropped there, synchronously, before discord.py builds a Message. A possible signal whose
+payload says all the intake needs (the author's member and roles, or a webhook) is handled from the
+payload too, with a `PartialMessage` to answer on: discord.py's Message, Member and listener tasks cost
+more than the rest of the way to the broker. Any other reaches `on_message` with the parser's reading, so
+nothing is parsed twice.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +44,28 @@ EXPLAINED = frozenset({Outcome.INVALID, Outcome.RISK_REJECTED, Outcome.FAILED})
 # Readings waiting for their Message; only a discord.py failure between the screen and `on_message` could
 # leave one behind, so past this many something is wrong and they are dropped (the message is read again).
 MAX_PENDING_READINGS = 10_000
+
+
+def _payload_author(data: dict[str, Any], guild: discord.Guild | None) -> Author | None:
+    """The author of a raw MESSAGE_CREATE as `_author` would see them, or None when the payload lacks the
+    member (only a Message and a member look-up can tell their roles then)."""
+    user = data.get("author") or {}
+    webhook = data.get("webhook_id")
+    if webhook is not None:
+        role_ids: frozenset[int] = frozenset()  # a webhook posts as a user, never as a member: no roles
+    else:
+        member = data.get("member")
+        if member is None or guild is None:
+            return None
+        # Member.roles: the member's roles the guild knows, and its default role (@everyone, the guild's id).
+        listed = [int(role) for role in member.get("roles", ())]
+        role_ids = frozenset(role for role in (*listed, guild.id) if guild.get_role(role) is not None)
+    return Author(
+        id=int(user["id"]),
+        role_ids=role_ids,
+        is_bot=bool(user.get("bot", False)),
+        webhook_id=None if webhook is None else int(webhook),
+    )
 
 
 def _author(message: discord.Message, member: discord.Member | None = None) -> Author:
@@ -84,6 +109,7 @@ class SignalListener(commands.Cog):
         self._pending: dict[int, tuple[Reading, datetime, float]] = {}
         self._signal_channels = frozenset(str(c) for c in self.services.authority.signal_channel_ids)
         self._unscreen: Callable[[], None] = lambda: None
+        self._in_flight: set[asyncio.Task[None]] = set()  # signals taken from payloads, until handled
 
     async def cog_load(self) -> None:
         self._unscreen = gateway_screen.install(self.bot, self._screen)
@@ -92,8 +118,9 @@ class SignalListener(commands.Cog):
         self._unscreen()
 
     def _screen(self, data: dict[str, Any]) -> bool:
-        """A raw MESSAGE_CREATE: chatter and the bot's own messages (its replies coming back) are done with here
-        (True); the rest goes on to discord.py with what the parser made of it."""
+        """A raw MESSAGE_CREATE: chatter and the bot's own messages (its replies coming back) are done with here,
+        and so is a possible signal whose payload names its author fully (True); the rest goes on to discord.py
+        with what the parser made of it."""
         received_monotonic = time.perf_counter()
         if "guild_id" not in data:
             return False  # a DM: the listener ignores it, discord.py may still want it
@@ -112,11 +139,50 @@ class SignalListener(commands.Cog):
             return True
         if in_signal_channel:
             self._progress.begin(channel_id, message_id)  # in flight from now: no mark may pass it
+        guild_id = int(data["guild_id"])
+        author = _payload_author(data, self.bot.get_guild(guild_id))
+        if author is not None:
+            envelope = self._payload_envelope(data, author, received_at, received_monotonic)
+            channel = self.bot.get_partial_messageable(int(channel_id), guild_id=guild_id)
+            self._start(self._process(channel.get_partial_message(message_id), envelope, reading))
+            return True
         if len(self._pending) >= MAX_PENDING_READINGS:
             log.error("discord.screen_backlog", dropped=len(self._pending))
             self._pending.clear()
         self._pending[message_id] = (reading, received_at, received_monotonic)
         return False
+
+    def _payload_envelope(
+        self, data: dict[str, Any], author: Author, received_at: datetime, received_monotonic: float
+    ) -> SignalEnvelope:
+        """`_envelope` for a live gateway payload."""
+        channel_id = str(data["channel_id"])
+        refusal = self.services.authority.refusal(int(channel_id), author)
+        reply_to = (data.get("message_reference") or {}).get("message_id")
+        return SignalEnvelope(
+            source=SignalSource.DISCORD,
+            channel_id=channel_id,
+            message_id=str(data["id"]),
+            author_id=str(author.id),
+            text=data.get("content") or "",
+            received_at=received_at,
+            received_monotonic=received_monotonic,
+            authorized=refusal is None,
+            unauthorized_reason=refusal,
+            reply_to_message_id=None if reply_to is None else str(reply_to),
+            live=True,
+        )
+
+    def _start(self, handling: Coroutine[Any, Any, None]) -> None:
+        """Handle a signal in a task of its own, as discord.py runs a listener; held until it is done."""
+        task = asyncio.get_running_loop().create_task(handling)
+        self._in_flight.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("signal.task_failed", error=repr(error))
 
     async def _member(self, message: discord.Message) -> discord.Member | None:
         """The author as a guild member, with roles. Gateway messages carry it; messages read from history
@@ -162,30 +228,28 @@ class SignalListener(commands.Cog):
         screened = self._pending.pop(message.id, None)
         if screened is not None:
             reading, received_at, received_monotonic = screened
-            await self._process(message, received_at, received_monotonic, reading, live=True)
+            await self._process(message, self._envelope(message, received_at, received_monotonic, live=True), reading)
             return
         received_monotonic = time.perf_counter()  # not screened (no screen installed): read it here
         if message.guild is None or (self.bot.user is not None and message.author.id == self.bot.user.id):
             return
-        await self._process(message, datetime.now(UTC), received_monotonic, live=True)
+        await self._process(message, self._envelope(message, datetime.now(UTC), received_monotonic, live=True))
 
     async def _process(
         self,
-        message: discord.Message,
-        received_at: datetime,
-        received_monotonic: float,
+        message: discord.PartialMessage,
+        envelope: SignalEnvelope | Coroutine[Any, Any, SignalEnvelope],
         reading: Reading | None = None,
-        *,
-        live: bool = False,
     ) -> None:
-        """Handle one message; `reading` is the screen's, which also marked the message in flight. `live`:
-        the gateway just delivered it (see `SignalEnvelope.live`); False for a message read from history."""
+        """Handle one message; `reading` is the screen's, which also marked the message in flight. The envelope
+        is built (`_envelope`, which may look the author up) inside the handling, so its failure is answered."""
         in_signal_channel = self.services.authority.is_signal_channel(message.channel.id)
         channel_id = str(message.channel.id)
         if in_signal_channel and reading is None:
             self._progress.begin(channel_id, message.id)
         try:
-            envelope = await self._envelope(message, received_at, received_monotonic, live=live)
+            if not isinstance(envelope, SignalEnvelope):
+                envelope = await envelope
             result = await self.services.intake.handle(envelope, reading=reading)
         except Exception:
             # A bug or a storage failure must not pass silently: log it with the message and tell the author.
@@ -202,7 +266,7 @@ class SignalListener(commands.Cog):
         if in_signal_channel and not result.replayed:
             await self._answer(message, result)
 
-    async def _answer(self, message: discord.Message, result: ExecutionResult) -> None:
+    async def _answer(self, message: discord.PartialMessage, result: ExecutionResult) -> None:
         emoji = REACTIONS.get(result.outcome)
         if emoji is None:
             return
@@ -294,7 +358,7 @@ class SignalListener(commands.Cog):
                 if oldest is not None and message.created_at < oldest:
                     continue
                 # Age limits count from when Discord got the message, not from when we finally read it.
-                await self._process(message, message.created_at, time.perf_counter())
+                await self._process(message, self._envelope(message, message.created_at, time.perf_counter()))
                 processed += 1
             log.info("discord.caught_up", channel_id=channel_id, after=last, processed=processed)
 

@@ -1,4 +1,5 @@
-"""Chatter is read from the raw gateway payload and never becomes a discord.py Message; the rest is unchanged."""
+"""Chatter, and signals whose payload names their author fully, are read from the raw gateway payload and never
+become discord.py Messages; the rest takes discord.py's ordinary path."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from typing import Any
 import discord
 import pytest
 
-from bot.discord_emulator import FakeDiscord
+from bot.discord_emulator import FakeDiscord, payloads
+from bot.services.authority import Author
 from cogs import gateway_screen
+from cogs.signals import _payload_author
 from tests.e2e import e2e_settings, running_tradecord, scrape, signals_total, wait_until
 from tests.fake_discord.fixtures import BotRunner, DiscordWorld
 
@@ -53,7 +56,7 @@ async def test_chatter_is_counted_without_a_message_object_and_signals_still_tra
     tmp_path: Path, fake_discord: FakeDiscord, discord_world: DiscordWorld, run_bot: BotRunner
 ) -> None:
     """Chatter is counted (seen, not_a_signal) and moves the catch-up mark but never enters discord.py's cache;
-    a signal next to it is read once, traded and answered as always."""
+    a signal next to it is read once from its payload, traded and answered as always, without a Message."""
     settings = e2e_settings(tmp_path, fake_discord, discord_world)
     channel, alice = discord_world.channel_id, discord_world.alice_id
     async with running_tradecord(settings, run_bot) as runtime:
@@ -61,7 +64,7 @@ async def test_chatter_is_counted_without_a_message_object_and_signals_still_tra
         signal = await fake_discord.post_message(channel, alice, "BUY AAPL 10 @ MKT")
         assert await fake_discord.wait_for_reaction(channel, signal) == "✅"
         cached = {message.id for message in runtime.bot.cached_messages}
-        assert signal in cached and chatter not in cached
+        assert signal not in cached and chatter not in cached
         samples = await scrape(runtime)
         assert samples[("tradecord_messages_seen_total", (("source", "discord"),))] == 2
         assert signals_total(samples, "not_a_signal") == 1 and signals_total(samples, "executed") == 1
@@ -91,3 +94,51 @@ async def test_direct_messages_and_the_bots_own_messages_take_the_ordinary_path(
         samples = await scrape(runtime)
         assert samples[("tradecord_messages_seen_total", (("source", "discord"),))] == 2
         assert isinstance(runtime.bot.get_channel(channel), discord.TextChannel)
+
+
+GUILD = SimpleNamespace(id=1, get_role=lambda role: role if role in {1, 10, 11} else None)  # roles it knows
+
+
+def test_a_payload_author_has_the_roles_discord_py_would_give_the_member() -> None:
+    """Member.roles: the listed roles the guild knows, and the default role (the guild's id)."""
+    data = {"author": {"id": "7"}, "member": {"roles": ["10", "99"]}}
+    assert _payload_author(data, GUILD) == Author(id=7, role_ids=frozenset({10, 1}))  # type: ignore[arg-type]
+
+
+def test_a_webhook_posts_without_roles_and_a_bot_is_marked() -> None:
+    data = {"author": {"id": "8", "bot": True}, "webhook_id": "55"}
+    expected = Author(id=8, role_ids=frozenset(), is_bot=True, webhook_id=55)
+    assert _payload_author(data, GUILD) == expected  # type: ignore[arg-type]
+
+
+def test_without_the_member_or_the_guild_the_payload_cannot_say_who_posted() -> None:
+    assert _payload_author({"author": {"id": "7"}}, GUILD) is None  # type: ignore[arg-type]
+    assert _payload_author({"author": {"id": "7"}, "member": {"roles": []}}, None) is None
+
+
+@pytest.mark.slow
+async def test_a_signal_whose_payload_lacks_the_member_takes_discord_py_s_path(
+    tmp_path: Path,
+    fake_discord: FakeDiscord,
+    discord_world: DiscordWorld,
+    run_bot: BotRunner,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Discord may leave the member out of a guild message: the bot then builds the Message and looks the
+    member up (the roles decide trust), still parsing the text once."""
+    real = payloads.message
+
+    def without_member(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        data = real(*args, **kwargs)
+        data.pop("member", None)
+        return data
+
+    monkeypatch.setattr(payloads, "message", without_member)  # what the emulator sends, not our code
+    settings = e2e_settings(tmp_path, fake_discord, discord_world)
+    channel, alice = discord_world.channel_id, discord_world.alice_id
+    async with running_tradecord(settings, run_bot) as runtime:
+        signal = await fake_discord.post_message(channel, alice, "BUY AAPL 10 @ MKT")
+        assert await fake_discord.wait_for_reaction(channel, signal) == "✅"  # trusted by her role
+        assert signal in {message.id for message in runtime.bot.cached_messages}
+        samples = await scrape(runtime)
+        assert samples[("tradecord_signal_parse_seconds_count", ())] == 1

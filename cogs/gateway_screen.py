@@ -4,7 +4,8 @@ Most messages in a signal channel are chatter. discord.py turns every MESSAGE_CR
 `Member`, parsed timestamps and mentions) and a task per listener, which costs several times what deciding
 "chatter" costs. A screen sees the payload first; a message it has fully handled is dropped there, and
 every other message goes on to discord.py as before. Consequence: no `on_message` listener, and no message
-cache, sees what a screen handles (in Tradecord: chatter, and the bot's own messages coming back to it).
+cache, sees what a screen handles (in Tradecord: chatter, the bot's own messages coming back to it, and
+signals whose payload carries the author's member or a webhook, which the signal listener handles itself).
 
 discord.py has no public hook before its parsers run: this replaces the MESSAGE_CREATE entry of the
 connection state's parser table (`Client._connection.parsers`, unchanged through discord.py 2.x). If the

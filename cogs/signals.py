@@ -156,21 +156,44 @@ class SignalListener(commands.Cog):
         self, data: dict[str, Any], author: Author, received_at: datetime, received_monotonic: float
     ) -> SignalEnvelope:
         """`_envelope` for a live gateway payload."""
-        channel_id = str(data["channel_id"])
-        refusal = self.services.authority.refusal(int(channel_id), author)
         reply_to = (data.get("message_reference") or {}).get("message_id")
+        return self._signal_envelope(
+            int(data["channel_id"]),
+            data["id"],
+            author,
+            data.get("content") or "",
+            reply_to,
+            received_at,
+            received_monotonic,
+            live=True,
+        )
+
+    def _signal_envelope(
+        self,
+        channel_id: int,
+        message_id: int | str,
+        author: Author,
+        text: str,
+        reply_to: int | str | None,
+        received_at: datetime,
+        received_monotonic: float,
+        *,
+        live: bool,
+    ) -> SignalEnvelope:
+        """What the intake needs of a Discord message, with the authority's verdict on its author."""
+        refusal = self.services.authority.refusal(channel_id, author)
         return SignalEnvelope(
             source=SignalSource.DISCORD,
-            channel_id=channel_id,
-            message_id=str(data["id"]),
+            channel_id=str(channel_id),
+            message_id=str(message_id),
             author_id=str(author.id),
-            text=data.get("content") or "",
+            text=text,
             received_at=received_at,
             received_monotonic=received_monotonic,
             authorized=refusal is None,
             unauthorized_reason=refusal,
             reply_to_message_id=None if reply_to is None else str(reply_to),
-            live=True,
+            live=live,
         )
 
     def _start(self, handling: Coroutine[Any, Any, None]) -> None:
@@ -205,21 +228,16 @@ class SignalListener(commands.Cog):
         self, message: discord.Message, received_at: datetime, received_monotonic: float, *, live: bool = False
     ) -> SignalEnvelope:
         author = _author(message, await self._member(message))
-        refusal = self.services.authority.refusal(message.channel.id, author)
         reference = message.reference
-        return SignalEnvelope(
-            source=SignalSource.DISCORD,
-            channel_id=str(message.channel.id),
-            message_id=str(message.id),
-            author_id=str(message.author.id),
-            text=message.content,
-            received_at=received_at,
-            received_monotonic=received_monotonic,
-            authorized=refusal is None,
-            unauthorized_reason=refusal,
-            reply_to_message_id=None
-            if reference is None or reference.message_id is None
-            else str(reference.message_id),
+        reply_to = None if reference is None else reference.message_id
+        return self._signal_envelope(
+            message.channel.id,
+            message.id,
+            author,
+            message.content,
+            reply_to,
+            received_at,
+            received_monotonic,
             live=live,
         )
 

@@ -219,7 +219,7 @@ class Database:
                 outcome: tuple[bool, Any] = (True, _commit_group(raw, [item.unit for item in group]))
             except BaseException as exc:
                 outcome = (False, exc)
-            loop.call_soon_threadsafe(self._group_done, group, outcome)
+            loop.call_soon_threadsafe(_settle, group, outcome)
             with self._queue_lock:
                 if not self._queued:
                     self._draining = False
@@ -230,9 +230,6 @@ class Database:
 
         # Straight onto aiosqlite's queue for the writer connection, as its own methods do.
         writer._tx.put_nowait((None, drain))
-
-    def _group_done(self, group: list[_Queued[Any]], outcome: tuple[bool, Any]) -> None:
-        _settle(group, outcome)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one write statement in its own transaction; returns the number of rows changed."""

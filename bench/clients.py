@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,6 +20,7 @@ import discord
 from discord_feeder import FeederWorld
 
 from bot.app import Runtime, open_runtime
+from bot.config_display import render_toml
 from bot.discord_endpoints import configure_endpoints, set_endpoints
 from bot.heap import freeze_after_start_up
 from bot.logs import configure_logging
@@ -48,19 +48,8 @@ def bench_settings(world: FeederWorld, workdir: Path, **sections: dict[str, Any]
     for section, values in sections.items():
         config.setdefault(section, {}).update(values)
     path = workdir / "config.toml"
-    path.write_text("\n".join(f"[{name}]\n" + _toml(values) for name, values in config.items()), encoding="utf-8")
+    path.write_text(render_toml(config), encoding="utf-8")
     return load_settings(path, environ={})
-
-
-def _toml(values: dict[str, Any]) -> str:
-    lines = []
-    for key, value in values.items():
-        if isinstance(value, dict):
-            inline = ", ".join(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in value.items())
-            lines.append(f"{key} = {{ {inline} }}")
-        else:
-            lines.append(f"{key} = {json.dumps(value)}")
-    return "\n".join(lines) + "\n"
 
 
 def log_to(path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,6 +12,7 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import Runtime, open_runtime
+from bot.config_display import render_toml
 from bot.discord_emulator import FakeDiscord
 from bot.settings import Settings, load_settings
 from tests.fake_discord.fixtures import BotRunner, DiscordWorld
@@ -35,7 +35,7 @@ def write_config(tmp_path: Path, config: dict[str, dict[str, Any]], sections: di
     for section, values in sections.items():
         config.setdefault(section, {}).update(values)
     path = tmp_path / "config.toml"
-    path.write_text("\n".join(f"[{name}]\n" + toml_table(values) for name, values in config.items()))
+    path.write_text(render_toml(config))
     return path
 
 
@@ -48,17 +48,6 @@ def e2e_settings(tmp_path: Path, fake: FakeDiscord, world: DiscordWorld, **secti
         "server": {"port": 0},
     }
     return load_settings(write_config(tmp_path, config, sections), environ={})
-
-
-def toml_table(values: dict[str, Any]) -> str:
-    lines = []
-    for key, value in values.items():
-        if isinstance(value, dict):
-            inline = ", ".join(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in value.items())
-            lines.append(f"{key} = {{ {inline} }}")
-        else:
-            lines.append(f"{key} = {json.dumps(value)}")
-    return "\n".join(lines) + "\n"
 
 
 @asynccontextmanager

@@ -26,6 +26,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
+from bot.config_display import render_toml
 from bot.discord_emulator import FakeDiscord
 from tests.e2e import wait_until
 from tests.fake_broker import FakeAlpaca, Fault, Route
@@ -186,18 +187,8 @@ def write_config(tmp_path: Path, world: DiscordWorld, fake: FakeDiscord, broker:
         "logging": {"level": "DEBUG", "json": True},
     }
     path = tmp_path / "config.toml"
-    path.write_text("".join(f"[{section}]\n{_toml(values)}\n" for section, values in config.items()))
+    path.write_text(render_toml(config))
     return path
-
-
-def _toml(values: Mapping[str, Any]) -> str:
-    lines = []
-    for key, value in values.items():
-        if isinstance(value, Mapping):
-            lines.append(f"{key} = {{ {', '.join(f'{json.dumps(k)} = {json.dumps(v)}' for k, v in value.items())} }}")
-        else:
-            lines.append(f"{key} = {json.dumps(value)}")
-    return "\n".join(lines) + "\n"
 
 
 async def http_exposure(base: str, signal_id: str, exposure: Exposure) -> dict[str, int]:

@@ -22,6 +22,7 @@ from typing import Any, Generic, Self, TypeVar
 
 import aiosqlite
 
+from storage.checkpoint import WRITER_AUTOCHECKPOINT_PAGES, WalCheckpointer
 from storage.migrations import MIGRATIONS
 
 Params = Sequence[Any]
@@ -86,15 +87,18 @@ def _settle(group: list[_Queued[Any]], outcome: tuple[bool, Any]) -> None:
 
 
 class Database:
-    """Owns a writer connection (one transaction at a time) and a reader connection (WAL snapshot reads).
+    """Owns a writer connection (one transaction at a time), a reader connection (WAL snapshot reads) and a
+    checkpointer (`storage.checkpoint`).
 
-    Two connections because a slow statistics query must never wait behind, or see half of, a write.
+    A reader apart from the writer because a slow statistics query must never wait behind, or see half of, a
+    write; a checkpointer apart from both because a commit must not wait for the WAL to be copied back.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
+        self._checkpointer: WalCheckpointer | None = None
         self._write_lock = asyncio.Lock()  # held by `transaction()`; write units wait while it is
         # Write units waiting for the writer's thread, which takes them from here itself (under the lock).
         self._queued: list[_Queued[Any]] = []
@@ -117,10 +121,16 @@ class Database:
         # and with SQLite's default 2 MB page cache most of those writes first missed (2,000 signals/s
         # offered: 1,220 -> 1,450 sustained, docs/benchmarks.md). A limit, not an allocation.
         await self._writer.execute(f"PRAGMA cache_size = -{WRITER_PAGE_CACHE_KIB}")
+        await self._writer.execute(f"PRAGMA wal_autocheckpoint = {WRITER_AUTOCHECKPOINT_PAGES}")
         await self._migrate(self._writer)
         self._reader = await self._connect()
+        self._checkpointer = WalCheckpointer(self.path)
+        await self._checkpointer.start()
 
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            await self._checkpointer.stop()
+            self._checkpointer = None
         for conn in (self._reader, self._writer):
             if conn is not None:
                 await conn.close()

@@ -2,8 +2,8 @@
 
 SQLite's default has the connection that commits copy the WAL back into the database file once the WAL
 passes 1,000 pages. At 500 signals/s that was every ~75 ms, and each checkpoint held the writer 6-8 ms:
-the signals behind it were the slowest 3 % (p99 6.5 ms; 1.2 ms with no checkpoint at all, 2.2 ms with this
-checkpointer, docs/benchmarks.md). A PASSIVE checkpoint here, on its own connection and thread, copies
+the signals behind it were the slowest 3 % (p99 5.8 ms; 2.8 ms with this checkpointer, and 1.2 ms with no
+checkpoint at all, docs/benchmarks.md). A PASSIVE checkpoint here, on its own connection and thread, copies
 while the writer goes on appending; the writer's own auto-checkpoint stays only as a bound on the WAL should
 this one stop.
 """

@@ -10,11 +10,15 @@ this one stop.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import aiosqlite
+import structlog
 
 from bot.periodic import Periodic
+
+log = structlog.get_logger(__name__)
 
 CHECKPOINT_INTERVAL_SECONDS = 0.1
 # The writer checkpoints by itself past this many WAL pages (~40 MB): never while the checkpointer keeps up.
@@ -31,7 +35,8 @@ class WalCheckpointer:
     def __init__(self, path: Path, *, interval: float = CHECKPOINT_INTERVAL_SECONDS) -> None:
         self._path = path
         self._conn: aiosqlite.Connection | None = None
-        self._periodic = Periodic("wal-checkpoint", interval, self.checkpoint)
+        self._failing: str | None = None  # the error of the failures in a row, said once
+        self._periodic = Periodic("wal-checkpoint", interval, self._checkpoint_reporting_changes)
 
     async def start(self) -> None:
         self._conn = await aiosqlite.connect(self._path, isolation_level=None)
@@ -42,6 +47,20 @@ class WalCheckpointer:
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
+
+    async def _checkpoint_reporting_changes(self) -> None:
+        """A failing checkpoint is logged when it starts failing and when it works again, not ten times a
+        second: the writes fail too then, and their errors are the ones to read."""
+        try:
+            await self.checkpoint()
+        except sqlite3.Error as exc:
+            if str(exc) != self._failing:
+                log.warning("db.checkpoint_failed", error=str(exc))
+                self._failing = str(exc)
+            return
+        if self._failing is not None:
+            log.info("db.checkpoint_recovered", error=self._failing)
+            self._failing = None
 
     async def checkpoint(self) -> tuple[int, int]:
         """One PASSIVE checkpoint: it never waits for the writer or a reader, and copies what it can.

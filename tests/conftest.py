@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 
 from storage.database import Database
 from tests.support import EnvelopeFactory, Pipeline, build_pipeline, envelope_factory
@@ -27,3 +29,20 @@ async def pipeline(db: Database) -> Pipeline:
 @pytest.fixture
 def make_envelope() -> EnvelopeFactory:
     return envelope_factory()
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Leave the root logger, the routed loggers and structlog as they were before the test."""
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    discord_logger = logging.getLogger("discord")
+    saved_discord = (list(discord_logger.handlers), discord_logger.level, discord_logger.propagate)
+    yield
+    structlog.contextvars.clear_contextvars()
+    structlog.reset_defaults()
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
+    discord_logger.handlers[:] = saved_discord[0]
+    discord_logger.setLevel(saved_discord[1])
+    discord_logger.propagate = saved_discord[2]

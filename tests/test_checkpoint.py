@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
+from bot.logs import configure_logging
 from storage.checkpoint import WRITER_AUTOCHECKPOINT_PAGES, WalCheckpointer
 from storage.database import Database
 
@@ -84,3 +89,25 @@ async def test_a_database_closes_with_its_checkpointer(tmp_path: Path) -> None:
     await db.close()
     assert db._checkpointer is None
     assert checkpointer._conn is None
+
+
+@pytest.mark.usefixtures("restore_logging")
+async def test_a_failing_checkpoint_is_logged_once_and_its_recovery_once(tmp_path: Path) -> None:
+    """Ten failed runs in a row are one warning; the first run that works again says so."""
+    path = tmp_path / "t.db"
+    path.write_bytes(b"not a database" * 512)
+    stream = io.StringIO()
+    configure_logging("INFO", json=True, stream=stream)
+    checkpointer = WalCheckpointer(path, interval=3600)
+    await checkpointer.start()
+    try:
+        for _ in range(10):
+            await checkpointer._checkpoint_reporting_changes()
+        path.unlink()  # an empty database from here on: the checkpoint works
+        await checkpointer.stop()
+        await checkpointer.start()
+        await checkpointer._checkpoint_reporting_changes()
+    finally:
+        await checkpointer.stop()
+    events = [json.loads(line)["event"] for line in stream.getvalue().splitlines()]
+    assert events == ["db.checkpoint_failed", "db.checkpoint_recovered"]

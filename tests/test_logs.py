@@ -6,7 +6,6 @@ import io
 import json
 import logging
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,25 +13,10 @@ import structlog
 
 from bot.logs import REDACTED, SecretRedactor, configure_logging, get_logger
 
+pytestmark = pytest.mark.usefixtures("restore_logging")
+
 SECRET = "s3cr3t-broker-key"
 TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4OTA.GaBcDe.abcdefghijklmnopqrstuvwxyz1234"
-
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """Leave the root logger, the routed loggers and structlog as they were before the test."""
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-    discord_logger = logging.getLogger("discord")
-    saved_discord = (list(discord_logger.handlers), discord_logger.level, discord_logger.propagate)
-    yield
-    structlog.contextvars.clear_contextvars()
-    structlog.reset_defaults()
-    root.handlers[:] = saved[0]
-    root.setLevel(saved[1])
-    discord_logger.handlers[:] = saved_discord[0]
-    discord_logger.setLevel(saved_discord[1])
-    discord_logger.propagate = saved_discord[2]
 
 
 def json_lines(stream: io.StringIO) -> list[dict[str, Any]]:

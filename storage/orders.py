@@ -10,8 +10,6 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-import aiosqlite
-
 from bot.domain import AssetClass, OrderAck, OrderRequest, OrderStatus, OrderType, Side
 from storage.codec import dec_from_db, dec_to_db, time_from_db, time_to_db
 from storage.database import Database
@@ -114,17 +112,11 @@ class OrderRepository:
         self._db = db
 
     @staticmethod
-    async def insert_intent(
-        conn: aiosqlite.Connection, signal_id: str, leg: int, broker: str, request: OrderRequest, at: datetime
-    ) -> None:
-        """Record an order before it is sent, inside the caller's transaction (the UNIQUE key is the guard)."""
-        await conn.execute(_INSERT_INTENT, _intent_params(signal_id, leg, broker, request, at))
-
-    @staticmethod
     def insert_intent_now(
         conn: sqlite3.Connection, signal_id: str, leg: int, broker: str, request: OrderRequest, at: datetime
     ) -> None:
-        """`insert_intent` inside a write unit (`Database.write`)."""
+        """Record an order before it is sent, inside a write unit (`Database.write`); the UNIQUE key is the
+        guard."""
         conn.execute(_INSERT_INTENT, _intent_params(signal_id, leg, broker, request, at))
 
     @staticmethod

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from bot.domain import Outcome, Signal, SignalSource
 from bot.signals.schema import signal_from_dict, signal_to_dict
 from storage.codec import time_from_db, time_to_db
@@ -95,14 +93,8 @@ class SignalRepository:
         self._db = db
 
     @staticmethod
-    async def insert(conn: aiosqlite.Connection, record: SignalRecord) -> bool:
-        """Insert inside the caller's transaction; False when this message was already recorded."""
-        cursor = await conn.execute(_INSERT, _insert_params(record))
-        return cursor.rowcount == 1
-
-    @staticmethod
     def insert_now(conn: sqlite3.Connection, record: SignalRecord) -> bool:
-        """`insert` inside a write unit (`Database.write`)."""
+        """Insert inside a write unit (`Database.write`); False when this message was already recorded."""
         return conn.execute(_INSERT, _insert_params(record)).rowcount == 1
 
     async def get(self, signal_id: str) -> SignalRecord | None:
@@ -119,20 +111,11 @@ class SignalRepository:
         return None if row is None else _row_to_record(row)
 
     @staticmethod
-    async def find_recent_duplicate(
-        conn: aiosqlite.Connection, author_id: str, fingerprint: str, since: datetime
-    ) -> str | None:
-        """The id of an earlier signal with the same fingerprint from the same author since `since`."""
-        params = (author_id, fingerprint, time_to_db(since), Outcome.DUPLICATE.value)
-        cursor = await conn.execute(_FIND_DUPLICATE, params)
-        row = await cursor.fetchone()
-        return None if row is None else str(row[0])
-
-    @staticmethod
     def find_recent_duplicate_now(
         conn: sqlite3.Connection, author_id: str, fingerprint: str, since: datetime
     ) -> str | None:
-        """`find_recent_duplicate` inside a write unit (`Database.write`)."""
+        """The id of an earlier signal with the same fingerprint from the same author since `since`, inside a
+        write unit (`Database.write`)."""
         row = conn.execute(
             _FIND_DUPLICATE, (author_id, fingerprint, time_to_db(since), Outcome.DUPLICATE.value)
         ).fetchone()

@@ -11,8 +11,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import aiosqlite
-
 from bot.domain import Side
 from storage.codec import time_from_db, time_to_db
 from storage.database import Database
@@ -73,14 +71,8 @@ class TraceRepository:
         self._db = db
 
     @staticmethod
-    async def insert(conn: aiosqlite.Connection, events: Iterable[TraceEvent]) -> None:
-        """Append steps inside the caller's transaction: tracing never costs a commit of its own."""
-        for sql, params in _statements(events):
-            await conn.execute(sql, params)
-
-    @staticmethod
     def insert_now(conn: sqlite3.Connection, events: Iterable[TraceEvent]) -> None:
-        """`insert` inside a write unit (`Database.write`)."""
+        """Append steps inside a write unit (`Database.write`): tracing never costs a commit of its own."""
         for sql, params in _statements(events):
             conn.execute(sql, params)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pytest
@@ -32,26 +33,26 @@ OUTCOMES = [Outcome.EXECUTED, Outcome.RISK_REJECTED, Outcome.INVALID, None]  # N
 
 async def seed_signals(db: Database, count: int) -> list[str]:
     """`count` signals one second apart with rotating outcomes; returns their ids newest first."""
-    ids = []
-    async with db.transaction() as conn:
-        for n in range(count):
-            message_id = str(5000 + n)
-            record = SignalRecord(
-                id=signal_id(SignalSource.DISCORD, "100", message_id),
-                source=SignalSource.DISCORD,
-                channel_id="100",
-                message_id=message_id,
-                author_id="7",
-                received_at=START + timedelta(seconds=n),
-                text=f"BUY AAPL {n + 1}",
-                signal=None,
-                fingerprint=None,
-                outcome=OUTCOMES[n % len(OUTCOMES)],
-                reason=None if n % 4 == 0 else f"reason {n}",
-            )
-            assert await SignalRepository.insert(conn, record)
-            ids.append(record.id)
-    return ids[::-1]
+    records = []
+    for n in range(count):
+        message_id = str(5000 + n)
+        record = SignalRecord(
+            id=signal_id(SignalSource.DISCORD, "100", message_id),
+            source=SignalSource.DISCORD,
+            channel_id="100",
+            message_id=message_id,
+            author_id="7",
+            received_at=START + timedelta(seconds=n),
+            text=f"BUY AAPL {n + 1}",
+            signal=None,
+            fingerprint=None,
+            outcome=OUTCOMES[n % len(OUTCOMES)],
+            reason=None if n % 4 == 0 else f"reason {n}",
+        )
+        records.append(record)
+    inserted = await db.write(lambda conn: [SignalRepository.insert_now(conn, record) for record in records])
+    assert all(inserted)
+    return [record.id for record in reversed(records)]
 
 
 async def seed_orders(db: Database, signal_ids: list[str]) -> list[str]:
@@ -61,8 +62,16 @@ async def seed_orders(db: Database, signal_ids: list[str]) -> list[str]:
     for n, sid in enumerate(reversed(signal_ids)):
         cid = client_order_id(SignalSource.DISCORD, "100", str(n), 1)
         request = OrderRequest(cid, "AAPL", AssetClass.EQUITY, Side.BUY, OrderType.MARKET, Decimal(n + 1))
-        async with db.transaction() as conn:
-            await orders.insert_intent(conn, sid, 1, "paper", request, START + timedelta(seconds=n))
+        await db.write(
+            partial(
+                orders.insert_intent_now,
+                signal_id=sid,
+                leg=1,
+                broker="paper",
+                request=request,
+                at=START + timedelta(seconds=n),
+            )
+        )
         status = OrderStatus.FILLED if n % 2 == 0 else OrderStatus.REJECTED
         await orders.record_ack(OrderAck(cid, status), START + timedelta(seconds=n), attempts=1)
         ids.append(cid)
@@ -213,7 +222,6 @@ async def test_webhook_signals_never_echo_their_body(db: Database, api: Client) 
         outcome=Outcome.INVALID,
         reason="no quantity",
     )
-    async with db.transaction() as conn:
-        await SignalRepository.insert(conn, record)
+    await db.write(partial(SignalRepository.insert_now, record=record))
     listed = (await get(api, "/api/signals"))["signals"][0]
     assert listed["source"] == "webhook" and listed["text"] is None and listed["reason"] == "no quantity"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 
 from bot.domain import (
     BREAKEVEN,
@@ -153,8 +154,8 @@ async def test_an_interrupted_stop_move_is_finished_at_start_up(db: Database, ma
         envelope.message_id, envelope.author_id, datetime.now(UTC), envelope.text, update, fingerprint(update),
         None, target_signal_id=opened,
     )  # fmt: skip
-    async with db.transaction() as conn:  # committed, then the process died before the venue heard of it
-        await pipeline.signals.insert(conn, record)
+    # Committed, then the process died before the venue heard of it.
+    await db.write(partial(pipeline.signals.insert_now, record=record))
     restarted = await build_pipeline(db)
     await restarted.executor.recover()
     finished = await restarted.signals.get(record.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -28,9 +29,12 @@ async def crash_after_commit(db: Database, make_envelope: EnvelopeFactory, *, ve
         envelope.received_at, envelope.text, SIGNAL, fingerprint(SIGNAL), None,
     )  # fmt: skip
     (leg,) = open_legs(SIGNAL, Decimal(10), origin=envelope, tif="gtc")
-    async with db.transaction() as conn:
-        await pipeline.signals.insert(conn, record)
-        await pipeline.orders.insert_intent(conn, record_id, 1, "paper", leg, datetime.now(UTC))
+
+    def before_the_broker(conn: sqlite3.Connection) -> None:
+        pipeline.signals.insert_now(conn, record)
+        pipeline.orders.insert_intent_now(conn, record_id, 1, "paper", leg, datetime.now(UTC))
+
+    await db.write(before_the_broker)
     if venue_accepted:
         await pipeline.broker.submit_order(leg)  # the venue filled it; our process died before recording that
     return record_id

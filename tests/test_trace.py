@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -168,10 +169,13 @@ async def test_start_up_recovery_adds_what_it_learned_to_the_chain(
         trace.signal_id, envelope.source, envelope.channel_id, envelope.message_id, envelope.author_id,
         envelope.received_at, envelope.text, OPEN, fingerprint(OPEN), None,
     )  # fmt: skip
-    async with db.transaction() as conn:  # what the executor commits before the broker call; then the crash
-        await pipeline.signals.insert(conn, record)
-        await pipeline.orders.insert_intent(conn, record.id, 1, "paper", leg, datetime.now(UTC))
-        await TraceRepository.insert(conn, trace.take())
+
+    def before_the_broker(conn: sqlite3.Connection) -> None:  # what the executor commits; then the crash
+        pipeline.signals.insert_now(conn, record)
+        pipeline.orders.insert_intent_now(conn, record.id, 1, "paper", leg, datetime.now(UTC))
+        TraceRepository.insert_now(conn, trace.take())
+
+    await db.write(before_the_broker)
     if venue_has_it:
         await pipeline.broker.submit_order(leg)
     restarted = await build_pipeline(db)

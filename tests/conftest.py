@@ -39,7 +39,6 @@ def restore_logging() -> Iterator[None]:
     discord_logger = logging.getLogger("discord")
     saved_discord = (list(discord_logger.handlers), discord_logger.level, discord_logger.propagate)
     yield
-    structlog.contextvars.clear_contextvars()
     structlog.reset_defaults()
     root.handlers[:] = saved[0]
     root.setLevel(saved[1])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -9,9 +10,8 @@ import threading
 from typing import Any
 
 import pytest
-import structlog
 
-from bot.logs import REDACTED, SecretRedactor, configure_logging, get_logger
+from bot.logs import REDACTED, SecretRedactor, bound_log_context, configure_logging, get_logger, log_context
 
 pytestmark = pytest.mark.usefixtures("restore_logging")
 
@@ -23,14 +23,14 @@ def json_lines(stream: io.StringIO) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stream.getvalue().splitlines()]
 
 
-def test_json_lines_with_contextvars() -> None:
+def test_json_lines_with_the_bound_log_context() -> None:
     """Each event is one JSON object with timestamp, level, event, logger and the bound signal id."""
     stream = io.StringIO()
     configure_logging("INFO", json=True, stream=stream)
-    structlog.contextvars.bind_contextvars(signal_id="sig-42")
-    get_logger("bot.executor").info("order.submitted", symbol="AAPL", quantity=3)
-    logging.getLogger("discord.gateway").warning("gateway %s", "resumed")
-    get_logger("bot.executor").debug("not shown at INFO")
+    with log_context(signal_id="sig-42"):
+        get_logger("bot.executor").info("order.submitted", symbol="AAPL", quantity=3)
+        logging.getLogger("discord.gateway").warning("gateway %s", "resumed")
+        get_logger("bot.executor").debug("not shown at INFO")
     first, second = json_lines(stream)
     assert first["event"] == "order.submitted" and first["level"] == "info"
     assert first["logger"] == "bot.executor" and first["signal_id"] == "sig-42"
@@ -38,6 +38,41 @@ def test_json_lines_with_contextvars() -> None:
     assert first["timestamp"].endswith("Z") and "T" in first["timestamp"]
     assert second["event"] == "gateway resumed" and second["logger"] == "discord.gateway"
     assert second["level"] == "warning" and second["signal_id"] == "sig-42"
+
+
+async def test_a_log_context_nests_reaches_tasks_started_in_it_and_ends_with_its_block() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", json=True, stream=stream)
+    log = get_logger("bot.intake")
+
+    async def in_a_task() -> None:
+        log.info("task")
+
+    with log_context(message_id="m1", channel_id="c1"):
+        with log_context(signal_id="s-1", channel_id="c2"):
+            log.info("inner")
+            started = asyncio.ensure_future(in_a_task())
+        log.info("outer")
+        await started
+    log.info("after")
+    assert bound_log_context() == {}
+    lines = {line["event"]: line for line in json_lines(stream)}
+    assert {k: lines["inner"].get(k) for k in ("message_id", "channel_id", "signal_id")} == {
+        "message_id": "m1",
+        "channel_id": "c2",
+        "signal_id": "s-1",
+    }
+    assert lines["task"]["signal_id"] == "s-1" and lines["task"]["channel_id"] == "c2"
+    assert lines["outer"]["channel_id"] == "c1" and "signal_id" not in lines["outer"]
+    assert not {"message_id", "channel_id", "signal_id"} & lines["after"].keys()
+
+
+def test_a_key_given_to_the_line_wins_over_the_bound_one() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", json=True, stream=stream)
+    with log_context(symbol="AAPL"):
+        get_logger("bot").info("order", symbol="TSLA")
+    assert json_lines(stream)[0]["symbol"] == "TSLA"
 
 
 def test_configure_logging_is_idempotent() -> None:

@@ -23,7 +23,7 @@ from bot.execution.executor import fingerprint
 from bot.execution.ids import signal_id
 from bot.execution.orders import open_legs
 from bot.execution.trace import SignalTrace
-from bot.logs import configure_logging
+from bot.logs import bound_log_context, configure_logging
 from bot.services.intake import SignalIntake
 from bot.services.records import InvalidQuery, RecordsService, parse_signal_id
 from bot.web.records import with_records_api
@@ -245,7 +245,6 @@ def json_logs() -> Iterator[io.StringIO]:
     stream = io.StringIO()
     configure_logging("DEBUG", json=True, stream=stream)
     yield stream
-    structlog.contextvars.clear_contextvars()
     structlog.reset_defaults()
     root.handlers[:] = saved[0]
     root.setLevel(saved[1])
@@ -266,7 +265,7 @@ async def test_every_log_line_of_a_signal_carries_its_id(
         assert all(line["signal_id"] == result.signal_id for line in mine)
         assert all(line["channel_id"] == envelope.channel_id and line["source"] == "discord" for line in mine)
     assert len({line["signal_id"] for line in lines if "message_id" in line}) == 2
-    assert structlog.contextvars.get_contextvars() == {}  # nothing leaks into the next message
+    assert bound_log_context() == {}  # nothing leaks into the next message
 
 
 @pytest.mark.slow

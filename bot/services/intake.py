@@ -29,6 +29,7 @@ from bot.errors import NotASignal, SignalParseError
 from bot.execution.executor import Executor
 from bot.execution.ids import signal_id as make_signal_id
 from bot.execution.trace import SignalTrace
+from bot.logs import log_context
 from bot.metrics import Metrics
 from bot.services.stats import PARSE_INVALID, PARSE_VALID
 from bot.signals.parser import DEFAULT_OPTIONS, ParseOptions, parse_signal
@@ -145,7 +146,7 @@ class SignalIntake:
         """Count, parse, authorize and execute one message; `reading` is what `read` already made of it."""
         # Every line logged while this message is handled, by any module, says which message it is about
         # (and, once it reads as a signal, carries its id).
-        with structlog.contextvars.bound_contextvars(
+        with log_context(
             source=envelope.source.value, channel_id=envelope.channel_id, message_id=envelope.message_id
         ):
             return await self._handle(envelope, reader, reading)
@@ -165,7 +166,7 @@ class SignalIntake:
         parsed = reading.parsed
         trace = SignalTrace.received(envelope)
         trace.parsed(self._clock(), parsed, reading.parse_seconds)
-        with structlog.contextvars.bound_contextvars(signal_id=trace.signal_id):
+        with log_context(signal_id=trace.signal_id):
             return await self._finish(envelope, await self._decide(envelope, parsed, policy, trace))
 
     async def _decide(
@@ -184,7 +185,7 @@ class SignalIntake:
     async def submit(self, envelope: SignalEnvelope, signal: Signal) -> ExecutionResult:
         """A signal that is not a message (an admin's `/close`): executed, recorded and counted like one,
         without being parsed or counted as a message seen."""
-        with structlog.contextvars.bound_contextvars(
+        with log_context(
             source=envelope.source.value,
             channel_id=envelope.channel_id,
             message_id=envelope.message_id,

@@ -20,7 +20,8 @@ limits, as they would behind Discord's). Every figure is the median over `--runs
 
 Each signal is one order (`BUY AAPL <n> @ MKT`, alternating with SELL, every size distinct so none is a
 duplicate). The paper broker's token bucket is raised to 1,000,000/s: its default (1,000/s) is a stand-in
-for a venue's limit and would otherwise be what is measured.
+for a venue's limit and would otherwise be what is measured. `--writer-cpu loop` runs the bot with
+`storage.writer_cpu = "loop"` (its figures go to a section of their own).
 """
 
 from __future__ import annotations
@@ -98,10 +99,12 @@ async def settle(metrics: Metrics, target: int, timeout: float = 300) -> None:  
             await asyncio.sleep(0.05)
 
 
-async def run_scenario(feeder: Feeder, scenario: Scenario, workdir: Path, answers: bool) -> dict[str, float]:
+async def run_scenario(
+    feeder: Feeder, scenario: Scenario, workdir: Path, answers: bool, writer_cpu: str
+) -> dict[str, float]:
     world = feeder.world
     assert world is not None
-    settings = bench_settings(world, workdir, broker=BROKER)
+    settings = bench_settings(world, workdir, broker=BROKER, storage={"writer_cpu": writer_cpu})
     async with tradecord(settings) as runtime:
         await feeder.wait_connected()
         metrics = runtime.services.metrics
@@ -146,7 +149,7 @@ def summarize(db: Path, sent_at: dict[str, float], answered_at: float | None = N
     return summary
 
 
-async def run(runs: int, only: list[str] | None, answers: bool) -> dict[str, Any]:
+async def run(runs: int, only: list[str] | None, answers: bool, writer_cpu: str) -> dict[str, Any]:
     scenarios = [s for s in SCENARIOS if only is None or s.name in only]
     results: dict[str, list[dict[str, float]]] = {s.name: [] for s in scenarios}
     with tempfile.TemporaryDirectory(prefix="tradecord-bench-") as tmp:
@@ -158,7 +161,7 @@ async def run(runs: int, only: list[str] | None, answers: bool) -> dict[str, Any
                 started = time.perf_counter()
                 # A fresh emulator too: one that has served a big run keeps its messages and is slower after.
                 async with Feeder() as feeder:
-                    row = await run_scenario(feeder, scenario, workdir, answers)
+                    row = await run_scenario(feeder, scenario, workdir, answers, writer_cpu)
                 results[scenario.name].append(row)
                 print(
                     f"run {index + 1} {scenario.name:>8}: offered {row['offered']:7,.0f}/s, {row['throughput']:7,.0f}"
@@ -210,14 +213,20 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="scenario names to run (100/s 500/s 1,000/s 2,000/s burst)")
     parser.add_argument("--loop", choices=LOOPS, default="auto", help="auto: the bot's own (uvloop when installed)")
     parser.add_argument("--answers", choices=("on", "off"), default="on", help="off: see silence_answers()")
+    parser.add_argument("--writer-cpu", choices=("any", "loop"), default="any", help="the bot's storage.writer_cpu")
     add_report_options(parser, HEADING)
     args = parser.parse_args()
     if args.answers == "off":
         silence_answers()
-    results = run_on(args.loop, run(args.runs, args.only, args.answers == "on"))
+    results = run_on(args.loop, run(args.runs, args.only, args.answers == "on", args.writer_cpu))
     results["loop"] = args.loop
     heading = HEADING if args.answers == "on" else HEADING_SILENT
-    command = command_line("bench_signals.py", args, *(["--answers off"] if args.answers == "off" else []))
+    if args.writer_cpu != "any":
+        heading += f', storage.writer_cpu = "{args.writer_cpu}"'
+    options = ["--answers off"] if args.answers == "off" else []
+    if args.writer_cpu != "any":
+        options.append(f"--writer-cpu {args.writer_cpu}")
+    command = command_line("bench_signals.py", args, *options)
     publish(args, "signals", heading, results, markdown(results, load(args.baseline), command, heading))
 
 

@@ -368,6 +368,8 @@ class StorageSettings(_Section):
     minute_history_days: float = Field(7.0, ge=2)
     hourly_history_days: float = Field(400.0, ge=31)
     system_sample_seconds: float = Field(15.0, gt=0)
+    # "loop": the event loop and the database writer's thread share one CPU (Linux; `bot.cpu_affinity`).
+    writer_cpu: Literal["any", "loop"] = "any"
 
 
 class ServerSettings(_Section):

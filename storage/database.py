@@ -255,6 +255,10 @@ class Database:
 
         await self.write(run)
 
+    async def in_writer_thread(self, function: Callable[[], T]) -> T:
+        """`function()` in the writer connection's thread, outside any transaction (`bot.cpu_affinity`)."""
+        return await _in_thread(self._conn, lambda _conn: function())
+
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         reader = self._reader or self._conn
         return list(await reader.execute_fetchall(sql, params))

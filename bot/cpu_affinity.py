@@ -1,0 +1,50 @@
+"""One CPU for the event loop's thread and the database writer's thread (`storage.writer_cpu = "loop"`).
+
+Both threads run Python, so they take turns holding the GIL, and the writer lets go of it around every SQLite
+statement. On two CPUs each hand-off wakes a thread on the other core, and at 2,000 signals a second the
+writer's thread took ~600 µs of wall time per signal for ~200 µs of CPU; on one CPU a hand-off is a switch
+between two threads of a core. The price: the writer's SQLite work no longer runs beside the event loop.
+Measured on 2 CPUs, same day, medians of 3 (docs/benchmarks.md, "One CPU for the event loop and the writer"):
+without answers on Discord, 2,000 signals/s offered, 1,520 -> 1,879/s kept up with, 500/s p50 0.63 -> 0.49 ms;
+a burst of 5,000 drains at 2,262/s instead of 2,738/s. Answering every signal at 500/s: no difference beyond
+the noise. Opt-in, then: on a machine we do not know, tying the bot to one CPU is the operator's call (should
+another process keep that CPU busy, the kernel can no longer move the bot off it).
+
+Linux only (`os.sched_setaffinity`); elsewhere, or with one CPU to choose from, nothing is pinned.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import structlog
+
+from storage.database import Database
+
+log = structlog.get_logger(__name__)
+
+
+def shared_cpu() -> int | None:
+    """The CPU both threads get: the highest-numbered this process may use (the first ones are where
+    interrupts and most other work land). None when there is nothing to choose or no way to pin."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    allowed = os.sched_getaffinity(0)
+    return max(allowed) if len(allowed) > 1 else None
+
+
+def pin_current_thread(cpu: int) -> Callable[[], None]:
+    """Run the calling thread (and threads it starts from now on) on `cpu` only; returns what undoes it."""
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {cpu})
+    return lambda: os.sched_setaffinity(0, before)
+
+
+async def pin_loop_and_writer(db: Database, cpu: int) -> Callable[[], None]:
+    """Pin the calling (event loop) thread and the database writer's thread to `cpu`; returns what gives the
+    event loop's thread its CPUs back (the writer's thread ends with its connection)."""
+    await db.in_writer_thread(lambda: pin_current_thread(cpu))
+    restore = pin_current_thread(cpu)
+    log.info("cpu.pinned", cpu=cpu, threads="event loop, database writer")
+    return restore

@@ -1,0 +1,69 @@
+"""`storage.writer_cpu`: the event loop's thread and the database writer's share one CPU, and only they do."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from bot.app import open_runtime
+from bot.discord_emulator import FakeDiscord
+from tests.e2e import e2e_settings
+from tests.fake_discord.fixtures import DiscordWorld
+
+pytestmark = pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="needs Linux CPU affinity and at least two CPUs to choose from",
+)
+
+
+def pinned_threads(cpu: int) -> set[int]:
+    """Native ids of this process's threads that may run on `cpu` only."""
+    return {int(tid) for tid in os.listdir("/proc/self/task") if os.sched_getaffinity(int(tid)) == {cpu}}
+
+
+LOOP = {"writer_cpu": "loop"}
+
+
+async def test_writer_cpu_loop_pins_the_event_loop_and_the_writer_to_the_highest_cpu_and_gives_it_back(
+    tmp_path: Path, fake_discord: FakeDiscord, discord_world: DiscordWorld
+) -> None:
+    before = os.sched_getaffinity(0)
+    settings = e2e_settings(tmp_path, fake_discord, discord_world, storage=LOOP)
+    async with open_runtime(settings) as runtime:
+        cpu = max(before)
+        writer = await runtime.db.in_writer_thread(threading.get_native_id)
+        # Not the reader (statistics queries) nor the checkpointer: their SQLite work runs beside the loop.
+        assert pinned_threads(cpu) == {threading.get_native_id(), writer}
+    assert os.sched_getaffinity(0) == before
+
+
+async def test_by_default_nothing_is_pinned(
+    tmp_path: Path, fake_discord: FakeDiscord, discord_world: DiscordWorld
+) -> None:
+    before = os.sched_getaffinity(0)
+    settings = e2e_settings(tmp_path, fake_discord, discord_world)
+    assert settings.storage.writer_cpu == "any"
+    async with open_runtime(settings) as runtime:
+        assert os.sched_getaffinity(0) == before
+        assert await runtime.db.in_writer_thread(lambda: os.sched_getaffinity(0)) == before
+    assert os.sched_getaffinity(0) == before
+
+
+async def test_a_runtime_opened_inside_another_leaves_the_first_ones_cpus_to_it(
+    tmp_path: Path, fake_discord: FakeDiscord, discord_world: DiscordWorld
+) -> None:
+    """A second runtime in the same thread finds one CPU to choose from: it pins nothing and restores nothing,
+    so the first one's exit gives the thread back every CPU it had (tests open runtimes side by side)."""
+    before = os.sched_getaffinity(0)
+    first_dir, second_dir = tmp_path / "first", tmp_path / "second"
+    first_dir.mkdir()
+    second_dir.mkdir()
+    async with open_runtime(e2e_settings(first_dir, fake_discord, discord_world, storage=LOOP)):
+        second = e2e_settings(second_dir, fake_discord, discord_world, storage=LOOP, server={"enabled": False})
+        async with open_runtime(second):
+            assert os.sched_getaffinity(0) == {max(before)}
+        assert os.sched_getaffinity(0) == {max(before)}
+    assert os.sched_getaffinity(0) == before

@@ -14,7 +14,7 @@ import aiohttp
 from aiohttp.web import Application
 
 from bot.client import BotServices, TradecordBot
-from bot.cpu_affinity import pin_loop_and_writer, shared_cpu
+from bot.cpu_affinity import pin_loop_and_writer
 from bot.credentials import load_stored_secrets
 from bot.execution.alpaca import AlpacaBroker
 from bot.execution.alpaca_setup import open_alpaca_broker
@@ -254,8 +254,8 @@ async def open_runtime(
     async with AsyncExitStack() as stack:
         http = await stack.enter_async_context(aiohttp.ClientSession())
         db = await stack.enter_async_context(Database(settings.storage.path))
-        if settings.storage.writer_cpu == "loop" and (cpu := shared_cpu()) is not None:
-            stack.callback(await pin_loop_and_writer(db, cpu))
+        if settings.storage.writer_cpu == "loop":
+            stack.callback(await pin_loop_and_writer(db))
         settings = await load_stored_secrets(settings, db, master_key, register_secret)
         writer = BatchWriter(db, flush_interval=settings.storage.batch_flush_seconds, on_flush=metrics.observe_db_flush)
         await writer.start()

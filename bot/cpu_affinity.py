@@ -10,7 +10,8 @@ a burst of 5,000 drains at 2,262/s instead of 2,738/s. Answering every signal at
 the noise. Opt-in, then: on a machine we do not know, tying the bot to one CPU is the operator's call (should
 another process keep that CPU busy, the kernel can no longer move the bot off it).
 
-Linux only (`os.sched_setaffinity`); elsewhere, or with one CPU to choose from, nothing is pinned.
+Linux only (`os.sched_setaffinity`); elsewhere, with one CPU to choose from, or where the kernel refuses,
+nothing is pinned and the log (`cpu.not_pinned`) says why.
 """
 
 from __future__ import annotations
@@ -25,13 +26,13 @@ from storage.database import Database
 log = structlog.get_logger(__name__)
 
 
-def shared_cpu() -> int | None:
+def shared_cpu() -> int | str:
     """The CPU both threads get: the highest-numbered this process may use (the first ones are where
-    interrupts and most other work land). None when there is nothing to choose or no way to pin."""
+    interrupts and most other work land); or why there is none to pin to."""
     if not hasattr(os, "sched_setaffinity"):
-        return None
+        return "this platform sets no CPU affinity"
     allowed = os.sched_getaffinity(0)
-    return max(allowed) if len(allowed) > 1 else None
+    return max(allowed) if len(allowed) > 1 else f"this process may use one CPU only ({min(allowed)})"
 
 
 def pin_current_thread(cpu: int) -> Callable[[], None]:
@@ -41,10 +42,28 @@ def pin_current_thread(cpu: int) -> Callable[[], None]:
     return lambda: os.sched_setaffinity(0, before)
 
 
-async def pin_loop_and_writer(db: Database, cpu: int) -> Callable[[], None]:
-    """Pin the calling (event loop) thread and the database writer's thread to `cpu`; returns what gives the
-    event loop's thread its CPUs back (the writer's thread ends with its connection)."""
-    await db.in_writer_thread(lambda: pin_current_thread(cpu))
-    restore = pin_current_thread(cpu)
+def _unpinned() -> None:
+    return None
+
+
+async def pin_loop_and_writer(db: Database) -> Callable[[], None]:
+    """Pin the calling (event loop) thread and the database writer's thread to one CPU; returns what gives
+    the event loop's thread its CPUs back (the writer's thread ends with its connection). Where that cannot be
+    done the bot runs unpinned, and says why."""
+    cpu = shared_cpu()
+    if isinstance(cpu, str):
+        log.info("cpu.not_pinned", reason=cpu)
+        return _unpinned
+    try:
+        restore_writer = await db.in_writer_thread(lambda: pin_current_thread(cpu))
+    except OSError as exc:  # a container's seccomp or cpuset can refuse it
+        log.warning("cpu.not_pinned", cpu=cpu, reason=f"the kernel refused: {exc}")
+        return _unpinned
+    try:
+        restore = pin_current_thread(cpu)
+    except OSError as exc:
+        await db.in_writer_thread(restore_writer)
+        log.warning("cpu.not_pinned", cpu=cpu, reason=f"the kernel refused: {exc}")
+        return _unpinned
     log.info("cpu.pinned", cpu=cpu, threads="event loop, database writer")
     return restore

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import threading
 from pathlib import Path
@@ -10,6 +12,7 @@ import pytest
 
 from bot.app import open_runtime
 from bot.discord_emulator import FakeDiscord
+from bot.logs import configure_logging
 from tests.e2e import e2e_settings
 from tests.fake_discord.fixtures import DiscordWorld
 
@@ -67,3 +70,38 @@ async def test_a_runtime_opened_inside_another_leaves_the_first_ones_cpus_to_it(
             assert os.sched_getaffinity(0) == {max(before)}
         assert os.sched_getaffinity(0) == {max(before)}
     assert os.sched_getaffinity(0) == before
+
+
+@pytest.mark.usefixtures("restore_logging")
+@pytest.mark.parametrize("refused_in", ["writer thread", "event loop thread"])
+async def test_a_kernel_that_refuses_the_pin_leaves_the_bot_running_unpinned_and_says_why(
+    tmp_path: Path,
+    fake_discord: FakeDiscord,
+    discord_world: DiscordWorld,
+    monkeypatch: pytest.MonkeyPatch,
+    refused_in: str,
+) -> None:
+    """A container's seccomp policy or cpuset can refuse `sched_setaffinity`: that is no reason not to trade.
+    Refused for the event loop's thread after the writer's was pinned, the writer's is unpinned again."""
+    before = os.sched_getaffinity(0)
+    stream = io.StringIO()
+    configure_logging("INFO", json=True, stream=stream)
+    loop_thread = threading.get_native_id()
+    set_affinity = os.sched_setaffinity
+
+    def refusing(pid: int, cpus: set[int]) -> None:
+        in_loop_thread = threading.get_native_id() == loop_thread
+        if refused_in == ("event loop thread" if in_loop_thread else "writer thread"):
+            raise PermissionError(1, "Operation not permitted")
+        set_affinity(pid, cpus)
+
+    monkeypatch.setattr(os, "sched_setaffinity", refusing)
+    async with open_runtime(e2e_settings(tmp_path, fake_discord, discord_world, storage=LOOP)) as runtime:
+        assert os.sched_getaffinity(0) == before
+        assert await runtime.db.in_writer_thread(lambda: os.sched_getaffinity(0)) == before
+        assert await runtime.db.ping() >= 0
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    refusal = next(line for line in lines if line["event"] == "cpu.not_pinned")
+    assert refusal["level"] == "warning"
+    assert refusal["cpu"] == max(before)
+    assert "Operation not permitted" in refusal["reason"]

@@ -221,10 +221,9 @@ def main() -> None:
     results = run_on(args.loop, run(args.runs, args.only, args.answers == "on", args.writer_cpu))
     results["loop"] = args.loop
     heading = HEADING if args.answers == "on" else HEADING_SILENT
-    if args.writer_cpu != "any":
-        heading += f', storage.writer_cpu = "{args.writer_cpu}"'
     options = ["--answers off"] if args.answers == "off" else []
     if args.writer_cpu != "any":
+        heading += f', storage.writer_cpu = "{args.writer_cpu}"'
         options.append(f"--writer-cpu {args.writer_cpu}")
     command = command_line("bench_signals.py", args, *options)
     publish(args, "signals", heading, results, markdown(results, load(args.baseline), command, heading))

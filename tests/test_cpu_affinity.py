@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -24,7 +25,12 @@ pytestmark = pytest.mark.skipif(
 
 def pinned_threads(cpu: int) -> set[int]:
     """Native ids of this process's threads that may run on `cpu` only."""
-    return {int(tid) for tid in os.listdir("/proc/self/task") if os.sched_getaffinity(int(tid)) == {cpu}}
+    pinned = set()
+    for tid in map(int, os.listdir("/proc/self/task")):
+        with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
+            if os.sched_getaffinity(tid) == {cpu}:
+                pinned.add(tid)
+    return pinned
 
 
 LOOP = {"writer_cpu": "loop"}

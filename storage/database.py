@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
@@ -214,32 +215,32 @@ class Database:
             if self._draining or not self._queued:
                 return
             self._draining = True
-        loop = asyncio.get_running_loop()
-        writer = self._writer
+        # A partial of a method, not a closure that names itself: that would be a reference cycle for every
+        # commit, left for the cyclic collector (`bot.heap`).
+        self._writer._tx.put_nowait((None, partial(self._drain, asyncio.get_running_loop(), self._writer)))
+
+    def _drain(self, loop: asyncio.AbstractEventLoop, writer: aiosqlite.Connection) -> None:
+        """In the writer's thread: commit what is queued, group after group, until nothing is."""
         raw = writer._conn
-
-        def drain() -> None:  # in the writer's thread
-            with self._queue_lock:
-                # A transaction() opened meanwhile has the connection: it starts draining again when done.
-                if raw.in_transaction or not self._queued:
-                    self._draining = False
-                    return
-                group, self._queued = self._queued, []
-            try:
-                outcome: tuple[bool, Any] = (True, _commit_group(raw, [item.unit for item in group]))
-            except BaseException as exc:
-                outcome = (False, exc)
-            loop.call_soon_threadsafe(_settle, group, outcome)
-            with self._queue_lock:
-                if not self._queued:
-                    self._draining = False
-                    return
-            # The next group straight away, without waiting for the event loop (busy, it would add its own
-            # delay to every commit); behind whatever else is queued for this connection, in order.
-            writer._tx.put_nowait((None, drain))
-
-        # Straight onto aiosqlite's queue for the writer connection, as its own methods do.
-        writer._tx.put_nowait((None, drain))
+        with self._queue_lock:
+            # A transaction() opened meanwhile has the connection: it starts draining again when done.
+            if raw.in_transaction or not self._queued:
+                self._draining = False
+                return
+            group, self._queued = self._queued, []
+        try:
+            outcome: tuple[bool, Any] = (True, _commit_group(raw, [item.unit for item in group]))
+        except BaseException as exc:
+            outcome = (False, exc)
+        loop.call_soon_threadsafe(_settle, group, outcome)
+        with self._queue_lock:
+            if not self._queued:
+                self._draining = False
+                return
+        # The next group straight away, without waiting for the event loop (busy, it would add its own delay
+        # to every commit); behind whatever else is queued for this connection, in order. Straight onto
+        # aiosqlite's queue for the writer connection, as its own methods do.
+        writer._tx.put_nowait((None, partial(self._drain, loop, writer)))
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one write statement in its own transaction; returns the number of rows changed."""

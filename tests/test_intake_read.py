@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+from collections import Counter
 from datetime import UTC, datetime
 
 from bot.domain import Outcome, SignalSource
@@ -54,3 +56,30 @@ async def test_handle_alone_still_reads_the_message_itself(pipeline: Pipeline, m
     result = await intake(pipeline).handle(make_envelope("what do you think of AAPL?"))
     assert result.outcome is Outcome.NOT_A_SIGNAL and result.reason
     assert sample(pipeline, "tradecord_messages_seen_total", source="discord") == 1
+
+
+async def test_messages_leave_no_reference_cycles(pipeline: Pipeline, make_envelope: EnvelopeFactory) -> None:
+    """Chatter, a question, an inconsistent signal, executed signals and their repeats (duplicates) leave nothing
+    for the cyclic collector: the bot collects young objects rarely (`bot.heap`), so garbage made per message
+    would pile up between collections."""
+    front = intake(pipeline)
+    texts = ["gm everyone", "what do you think of AAPL?", "BUY AAPL 10 @ 150 SL 160", "SELL AAPL 5 @ MKT"]
+    await front.handle(make_envelope("BUY AAPL 1 @ MKT"))  # first use: caches, prepared statements
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for round_ in range(10):
+            for text in texts:
+                envelope = make_envelope(text)
+                reading = front.read(envelope.source, envelope.channel_id, envelope.text, envelope.received_at)
+                if reading is not None:
+                    await front.handle(envelope, reading=reading)
+            await front.handle(make_envelope(f"gm {round_}"))  # chatter through `handle` (webhook, catch-up)
+        gc.collect()
+        garbage = Counter(type(item).__name__ for item in gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert not garbage, f"reference cycles left by 50 messages: {garbage.most_common(8)}"

@@ -99,7 +99,8 @@ class SignalIntake:
 
     def preview(self, text: str, channel_id: str) -> Signal | SignalParseError:
         """What the parser makes of `text` in this channel, without recording or trading anything."""
-        return _parse(text, self._clock(), self._policy_for(channel_id))
+        options = self._policy_for(channel_id).parse_options
+        return _answer(lambda: parse_signal(text, now=self._clock(), options=options))
 
     def _count(self, source: str, outcome: Outcome) -> None:
         self._outcomes[(source, outcome)].inc()
@@ -121,12 +122,17 @@ class SignalIntake:
     def read(self, source: SignalSource, channel_id: str, text: str, received_at: datetime) -> Reading | None:
         """Count a message and parse its text (the channel's reading rules). None means chatter, counted as
         `not_a_signal` and done with; otherwise pass the reading to `handle` with the message's envelope."""
+        options = self._policy_for(channel_id).parse_options
+        reading = self._take_reading(source.value, lambda: parse_signal(text, now=received_at, options=options))
+        return None if isinstance(reading.parsed, NotASignal) else reading
+
+    def _take_reading(self, source: str, read: Callable[[], Signal]) -> Reading:
+        """Count the message as seen, parse it (timed) and count what the parser said."""
         started = time.perf_counter()
-        parsed = _parse(text, received_at, self._policy_for(channel_id))
-        parse_seconds = time.perf_counter() - started
-        self._count_seen(source.value)
-        self._tally(source.value, parsed, parse_seconds)
-        return None if isinstance(parsed, NotASignal) else Reading(parsed, parse_seconds)
+        reading = Reading(_answer(read), time.perf_counter() - started)
+        self._count_seen(source)
+        self._tally(source, reading.parsed, reading.parse_seconds)
+        return reading
 
     def _record_history(self, result: ExecutionResult) -> None:
         """The stored latency histogram and rejection reasons behind /stats (batched, no commit here)."""
@@ -150,14 +156,9 @@ class SignalIntake:
         source = envelope.source.value
         policy = self._policy_for(envelope.channel_id)
         if reading is None:
-            self._count_seen(source)
-            started = time.perf_counter()
-            parsed = _read(reader, envelope, policy)
-            parse_seconds = time.perf_counter() - started
-            self._tally(source, parsed, parse_seconds)
-            if isinstance(parsed, NotASignal):
-                return ExecutionResult(Outcome.NOT_A_SIGNAL, reason=parsed.message)
-            reading = Reading(parsed, parse_seconds)
+            reading = self._take_reading(source, lambda: reader(envelope, policy))
+            if isinstance(reading.parsed, NotASignal):
+                return ExecutionResult(Outcome.NOT_A_SIGNAL, reason=reading.parsed.message)
         parsed = reading.parsed
         trace = SignalTrace.received(envelope)
         trace.parsed(self._clock(), parsed, reading.parse_seconds)
@@ -223,23 +224,12 @@ class SignalIntake:
         return result
 
 
-def _parse(text: str, now: datetime, policy: ChannelPolicy) -> Signal | SignalParseError:
-    """The parser's answer as a value, so callers branch on it instead of repeating the try."""
+def _answer(read: Callable[[], Signal]) -> Signal | SignalParseError:
+    """The parser's answer as a value, so callers branch on it instead of repeating the try. A parse error is
+    kept without its traceback: the traceback holds the frames of the stack it was raised through, and those
+    hold the variable the error is kept in, a reference cycle that only the cyclic collector frees. Every
+    chatter message made one (~7 frames and 4 tracebacks of garbage a message)."""
     try:
-        return parse_signal(text, now=now, options=policy.parse_options)
+        return read()
     except SignalParseError as exc:
-        return _as_answer(exc)
-
-
-def _read(reader: Reader, envelope: SignalEnvelope, policy: ChannelPolicy) -> Signal | SignalParseError:
-    try:
-        return reader(envelope, policy)
-    except SignalParseError as exc:
-        return _as_answer(exc)
-
-
-def _as_answer(error: SignalParseError) -> SignalParseError:
-    """A parse error kept as a value, without its traceback. The traceback holds the frames of the stack it was
-    raised through, and those hold the variable the error is kept in: a reference cycle that only the cyclic
-    collector frees. Every chatter message made one (~7 frames and 4 tracebacks of garbage a message)."""
-    return error.with_traceback(None)
+        return exc.with_traceback(None)

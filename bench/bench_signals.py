@@ -23,8 +23,8 @@ limits, as they would behind Discord's). Every figure is the median over `--runs
 
 Each signal is one order (`BUY AAPL <n> @ MKT`, alternating with SELL, every size distinct so none is a
 duplicate). The paper broker's token bucket is raised to 1,000,000/s: its default (1,000/s) is a stand-in
-for a venue's limit and would otherwise be what is measured. `--writer-cpu loop` runs the bot with
-`storage.writer_cpu = "loop"` (its figures go to a section of their own).
+for a venue's limit and would otherwise be what is measured. `--writer-cpu any` runs the bot with
+`storage.writer_cpu = "any"` instead of its default, "loop" (its figures go to a section of their own).
 """
 
 from __future__ import annotations
@@ -50,10 +50,12 @@ from common import command as command_line
 from discord_feeder import Feeder
 
 from bot.metrics import Metrics
+from bot.settings import StorageSettings
 
 HEADING = "## Signal throughput and latency"
 HEADING_SILENT = "## Signal throughput and latency, without answering on Discord"
 BROKER = {"rate_per_second": 1_000_000, "burst": 1_000_000}
+DEFAULT_WRITER_CPU = StorageSettings.model_fields["writer_cpu"].default
 
 
 @dataclass(frozen=True)
@@ -217,7 +219,9 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="scenario names to run (100/s 500/s 1,000/s 2,000/s burst)")
     parser.add_argument("--loop", choices=LOOPS, default="auto", help="auto: the bot's own (uvloop when installed)")
     parser.add_argument("--answers", choices=("on", "off"), default="on", help="off: see silence_answers()")
-    parser.add_argument("--writer-cpu", choices=("any", "loop"), default="any", help="the bot's storage.writer_cpu")
+    parser.add_argument(
+        "--writer-cpu", choices=("any", "loop"), default=DEFAULT_WRITER_CPU, help="the bot's storage.writer_cpu"
+    )
     add_report_options(parser, HEADING)
     args = parser.parse_args()
     if args.answers == "off":
@@ -226,7 +230,7 @@ def main() -> None:
     results["loop"] = args.loop
     heading = HEADING if args.answers == "on" else HEADING_SILENT
     options = ["--answers off"] if args.answers == "off" else []
-    if args.writer_cpu != "any":
+    if args.writer_cpu != DEFAULT_WRITER_CPU:
         heading += f', storage.writer_cpu = "{args.writer_cpu}"'
         options.append(f"--writer-cpu {args.writer_cpu}")
     command = command_line("bench_signals.py", args, *options)

@@ -1,14 +1,16 @@
-"""One CPU for the event loop's thread and the database writer's thread (`storage.writer_cpu = "loop"`).
+"""One CPU for the event loop's thread and the database writer's thread (`storage.writer_cpu = "loop"`, the
+default; `"any"` leaves them to the kernel).
 
 Both threads run Python, so they take turns holding the GIL, and the writer lets go of it around every SQLite
 statement. On two CPUs each hand-off wakes a thread on the other core, and at 2,000 signals a second the
 writer's thread took ~600 µs of wall time per signal for ~200 µs of CPU; on one CPU a hand-off is a switch
-between two threads of a core. The price: the writer's SQLite work no longer runs beside the event loop.
-Measured on 2 CPUs, same day, medians of 3 (docs/benchmarks.md, "One CPU for the event loop and the writer"):
-without answers on Discord, 2,000 signals/s offered, 1,520 -> 1,879/s kept up with, 500/s p50 0.63 -> 0.49 ms;
-a burst of 5,000 drains at 2,262/s instead of 2,738/s. Answering every signal at 500/s: no difference beyond
-the noise. Opt-in, then: on a machine we do not know, tying the bot to one CPU is the operator's call (should
-another process keep that CPU busy, the kernel can no longer move the bot off it).
+between two threads of a core. The price: the writer's SQLite work no longer runs beside the event loop, so a
+burst drains slower. Measured on 2 CPUs, same day, medians of 3 (docs/benchmarks.md, "One CPU by default"):
+offered 3,000 signals a second, 2,188/s sustained against 1,817/s unpinned; offered 2,000, 1,922/s kept up
+with against 1,559/s; answering every signal at 500/s, a p99 of 14.7 ms against 69.6 ms; a burst of 5,000
+drains ~9 % slower. The default, because keeping up when a server is busy is what its users need most; an
+operator who shares the machine with other busy processes sets `"any"`, so the kernel may move the bot off a
+CPU they keep busy.
 
 Linux only (`os.sched_setaffinity`); elsewhere, with one CPU to choose from, or where the kernel refuses,
 nothing is pinned and the log (`cpu.not_pinned`) says why.

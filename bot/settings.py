@@ -368,8 +368,9 @@ class StorageSettings(_Section):
     minute_history_days: float = Field(7.0, ge=2)
     hourly_history_days: float = Field(400.0, ge=31)
     system_sample_seconds: float = Field(15.0, gt=0)
-    # "loop": the event loop and the database writer's thread share one CPU (Linux; `bot.cpu_affinity`).
-    writer_cpu: Literal["any", "loop"] = "any"
+    # "loop": the event loop and the database writer's thread share one CPU (Linux, 2+ CPUs; `bot.cpu_affinity`);
+    # "any": the kernel places them, as every other thread.
+    writer_cpu: Literal["any", "loop"] = "loop"
 
 
 class ServerSettings(_Section):

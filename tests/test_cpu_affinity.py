@@ -36,11 +36,13 @@ def pinned_threads(cpu: int) -> set[int]:
 LOOP = {"writer_cpu": "loop"}
 
 
-async def test_writer_cpu_loop_pins_the_event_loop_and_the_writer_to_the_highest_cpu_and_gives_it_back(
-    tmp_path: Path, fake_discord: FakeDiscord, discord_world: DiscordWorld
+@pytest.mark.parametrize("storage", [{}, LOOP], ids=["by default", "writer_cpu loop"])
+async def test_the_event_loop_and_the_writer_share_the_highest_cpu_and_give_it_back(
+    tmp_path: Path, fake_discord: FakeDiscord, discord_world: DiscordWorld, storage: dict[str, str]
 ) -> None:
     before = os.sched_getaffinity(0)
-    settings = e2e_settings(tmp_path, fake_discord, discord_world, storage=LOOP)
+    settings = e2e_settings(tmp_path, fake_discord, discord_world, storage=storage)
+    assert settings.storage.writer_cpu == "loop"
     async with open_runtime(settings) as runtime:
         cpu = max(before)
         writer = await runtime.db.in_writer_thread(threading.get_native_id)
@@ -49,12 +51,11 @@ async def test_writer_cpu_loop_pins_the_event_loop_and_the_writer_to_the_highest
     assert os.sched_getaffinity(0) == before
 
 
-async def test_by_default_nothing_is_pinned(
+async def test_writer_cpu_any_pins_nothing(
     tmp_path: Path, fake_discord: FakeDiscord, discord_world: DiscordWorld
 ) -> None:
     before = os.sched_getaffinity(0)
-    settings = e2e_settings(tmp_path, fake_discord, discord_world)
-    assert settings.storage.writer_cpu == "any"
+    settings = e2e_settings(tmp_path, fake_discord, discord_world, storage={"writer_cpu": "any"})
     async with open_runtime(settings) as runtime:
         assert os.sched_getaffinity(0) == before
         assert await runtime.db.in_writer_thread(lambda: os.sched_getaffinity(0)) == before

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.domain import Outcome, Signal, SignalSource
 from bot.signals.schema import signal_from_dict, signal_to_dict
-from storage.codec import time_from_db, time_to_db
+from storage.codec import json_to_db, time_from_db, time_to_db
 from storage.database import Database
 
 PENDING = "pending"
@@ -79,7 +79,7 @@ def _insert_params(record: SignalRecord) -> tuple[Any, ...]:
         None if signal is None else signal.kind.value,
         None if signal is None else signal.symbol,
         record.fingerprint,
-        None if signal is None else json.dumps(signal_to_dict(signal), separators=(",", ":")),
+        None if signal is None else json_to_db(signal_to_dict(signal)),
         PENDING if record.outcome is None else record.outcome.value,
         record.reason,
         record.latency_seconds,

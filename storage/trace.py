@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.domain import Side
-from storage.codec import time_from_db, time_to_db
+from storage.codec import json_to_db, time_from_db, time_to_db
 from storage.database import Database
 
 
@@ -52,13 +52,9 @@ def _insert(rows: int) -> str:
     return "INSERT INTO signal_events (signal_id, step, at, detail) VALUES " + ", ".join(["(?, ?, ?, ?)"] * rows)
 
 
-_DETAIL = json.JSONEncoder(separators=(",", ":"))  # built once: json.dumps with options builds one per call
-
-
 def _statements(events: Iterable[TraceEvent]) -> list[tuple[str, list[Any]]]:
     """(SQL, parameters) inserting `events` in order, up to `_ROWS_PER_INSERT` rows a statement."""
-    encode = _DETAIL.encode
-    rows = [(event.signal_id, event.step, time_to_db(event.at), encode(event.detail)) for event in events]
+    rows = [(event.signal_id, event.step, time_to_db(event.at), json_to_db(event.detail)) for event in events]
     statements = []
     for start in range(0, len(rows), _ROWS_PER_INSERT):
         batch = rows[start : start + _ROWS_PER_INSERT]

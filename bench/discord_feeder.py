@@ -14,6 +14,7 @@ Commands (one JSON object per line, answered by one line):
                                                      R per second, or all at once when R is null; answers
                                                      {"sent": [[message_id, wall_time], ...]}
     {"do": "wait_answered", "ids": [...]}         -> {"answered_at": wall_time} once the bot has reacted to each
+                                                     and confirmed each
     {"do": "stop"}
 """
 
@@ -24,6 +25,7 @@ import contextlib
 import itertools
 import json
 import os
+import re
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -37,7 +39,10 @@ if str(ROOT) not in sys.path:
 from bot import event_loop  # noqa: E402
 from bot.discord_emulator import FakeDiscord  # noqa: E402
 from bot.discord_emulator import payloads as emulator_payloads  # noqa: E402
+from bot.domain import SignalSource  # noqa: E402
+from bot.execution.ids import signal_id  # noqa: E402
 
+CONFIRMED_ID = re.compile(r"^✅ .*`(s-[^`]+)`$", re.MULTILINE)  # one line of a confirmation, as the bot writes it
 CHATTER_FILE = ROOT / "tests" / "data" / "chatter.jsonl"
 THIS_FILE = str(Path(__file__).resolve())
 
@@ -143,13 +148,22 @@ class FeederProcess:
         return {"sent": sent, "written_seconds": written, "offered_per_second": len(sent) / max(written, 1e-9)}
 
     async def wait_answered(self, message_ids: list[int], within: float) -> dict[str, Any]:
-        """Wait until the bot has reacted to every one of the messages (its reaction comes after its reply)."""
-        messages = self.core.world.messages
+        """Wait until the bot has reacted to every one of the messages and posted each one's confirmation line
+        (a reply of its own in a quiet channel, one line of a folded message in a busy one)."""
+        world = self.core.world
+        messages = world.messages
         waiting = set(message_ids)
+        unconfirmed = {signal_id(SignalSource.DISCORD, str(messages[m].channel_id), str(m)) for m in message_ids}
+        read = 0  # messages are kept in the order they were posted: each bot message is read once
         async with asyncio.timeout(within):
-            while waiting:
+            while waiting or unconfirmed:
                 waiting = {m for m in waiting if not messages[m].reactions}
-                if waiting:
+                posted = list(messages.values())[read:]
+                read += len(posted)
+                for msg in posted:
+                    if msg.author_id == world.bot_user.id:
+                        unconfirmed.difference_update(CONFIRMED_ID.findall(msg.content))
+                if waiting or unconfirmed:
                     await asyncio.sleep(0.02)
         return {"answered_at": time.time()}
 

@@ -26,6 +26,7 @@ from bot.services.authority import Author
 from bot.services.intake import Reading
 from bot.services.progress import ProgressMarks
 from cogs import gateway_screen
+from cogs.confirmations import Confirmations
 
 if TYPE_CHECKING:
     from bot.client import TradecordBot
@@ -110,12 +111,14 @@ class SignalListener(commands.Cog):
         self._signal_channels = frozenset(str(c) for c in self.services.authority.signal_channel_ids)
         self._unscreen: Callable[[], None] = lambda: None
         self._in_flight: set[asyncio.Task[None]] = set()  # signals taken from payloads, until handled
+        self._confirmations = Confirmations()
 
     async def cog_load(self) -> None:
         self._unscreen = gateway_screen.install(self.bot, self._screen)
 
     async def cog_unload(self) -> None:
         self._unscreen()
+        await self._confirmations.aclose()
 
     def _screen(self, data: dict[str, Any]) -> bool:
         """A raw MESSAGE_CREATE: chatter and the bot's own messages (its replies coming back) are done with here,
@@ -295,7 +298,9 @@ class SignalListener(commands.Cog):
                 await message.reply(f"{emoji} Not executed: {result.reason}{trace}", mention_author=False)
             elif result.outcome is Outcome.EXECUTED and result.signal_id:
                 # One short line, pinging nobody: members see the fill, the provider gets an id for /trace.
-                await message.reply(_executed_text(result), mention_author=False, silent=True)
+                # In a busy channel the lines are folded into one message a second (`Confirmations`).
+                await self._confirmations.confirm(message, _executed_text(result), emoji)
+                return
             await message.add_reaction(emoji)
         except discord.HTTPException as exc:
             log.warning("discord.reply_failed", signal_id=result.signal_id, status=exc.status, error=exc.text)

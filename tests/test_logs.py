@@ -6,7 +6,10 @@ import asyncio
 import io
 import json
 import logging
+import re
 import threading
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -163,6 +166,47 @@ def test_redactor_leaves_ordinary_events_alone() -> None:
     redactor = SecretRedactor(["ab"])
     event = {"event": "signal.processed", "outcome": "executed", "latency_ms": 1.5, "about": "tabs"}
     assert redactor(None, "info", dict(event)) == event
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"id-{SECRET}-42",  # a secret inside a short value without whitespace
+        "Bearer\txyz",  # a bearer credential after a tab, not a space
+        "Bearer\u00a0xyz",  # after a no-break space
+        f"token={TOKEN}",  # a token shape, without whitespace
+    ],
+)
+def test_short_values_without_spaces_are_still_redacted(text: str) -> None:
+    """The shortcut for ids and names (no space, shorter than a token) still finds what is in them."""
+    redacted = SecretRedactor([SECRET]).redact(text)
+    assert SECRET not in redacted and TOKEN not in redacted and "xyz" not in redacted
+    assert REDACTED in redacted
+
+
+def test_json_lines_escape_non_ascii_and_take_any_integer() -> None:
+    """A line is ASCII whatever the stream's encoding, and an integer past 64 bits is written whole."""
+    stream = io.StringIO()
+    configure_logging(json=True, stream=stream)
+    get_logger("bot").info("message.read", text="BUY ÄPFEL 📈", big=2**70, price=Decimal("1.50"))
+    (raw,) = stream.getvalue().splitlines()
+    assert raw.isascii()
+    line = json.loads(raw)
+    assert line["text"] == "BUY ÄPFEL 📈" and line["big"] == 2**70 and line["price"] == "1.50"
+
+
+def test_timestamps_are_utc_iso_with_microseconds() -> None:
+    """`timestamp` is the time of the line in UTC, to the microsecond, with a "Z"."""
+    stream = io.StringIO()
+    configure_logging(json=True, stream=stream)
+    before = datetime.now(UTC)
+    get_logger("bot").info("first")
+    get_logger("bot").info("second")
+    after = datetime.now(UTC)
+    stamps = [line["timestamp"] for line in json_lines(stream)]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", stamp) for stamp in stamps)
+    times = [datetime.fromisoformat(stamp) for stamp in stamps]
+    assert before - timedelta(milliseconds=1) <= times[0] <= times[1] <= after + timedelta(milliseconds=1)
 
 
 def test_uncaught_thread_exceptions_are_logged_redacted() -> None:

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import discord
 import structlog
 
+from cogs.reactions import Reactions
+
 log = structlog.get_logger(__name__)
 
 CONFIRMATION_INTERVAL_SECONDS = 1.0
@@ -49,8 +51,13 @@ class Confirmations:
     """Per channel, at most one confirmation message every `interval` seconds (`confirm`)."""
 
     def __init__(
-        self, *, interval: float = CONFIRMATION_INTERVAL_SECONDS, clock: Callable[[], float] = time.monotonic
+        self,
+        reactions: Reactions,
+        *,
+        interval: float = CONFIRMATION_INTERVAL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._reactions = reactions
         self._interval = interval
         self._clock = clock
         self._channels: dict[int, _Channel] = {}
@@ -58,19 +65,20 @@ class Confirmations:
 
     async def confirm(self, message: discord.PartialMessage, line: str, emoji: str) -> None:
         """Reply `line` then react `emoji` when the channel is quiet; otherwise react now and fold `line` into
-        the channel's next confirmation message. Raises what discord.py raises for the reply and reaction."""
+        the channel's next confirmation message. Raises what discord.py raises for the reply (the reaction is
+        `Reactions.add`'s)."""
         channel = self._channels.setdefault(message.channel.id, _Channel())
         now = self._clock()
         if not channel.waiting and now - channel.last_sent >= self._interval:
             channel.last_sent = now
             await message.reply(line, mention_author=False, silent=True)
-            await message.add_reaction(emoji)
+            self._reactions.add(message, emoji)
             return
         channel.waiting.append((message, line))
         if channel.timer is None:
             delay = max(0.0, channel.last_sent + self._interval - now)
             channel.timer = asyncio.get_running_loop().call_later(delay, self._start_sending, channel)
-        await message.add_reaction(emoji)
+        self._reactions.add(message, emoji)
 
     def _start_sending(self, channel: _Channel) -> None:
         task = asyncio.get_running_loop().create_task(self._send_waiting(channel))

@@ -27,6 +27,7 @@ from bot.services.intake import Reading
 from bot.services.progress import ProgressMarks
 from cogs import gateway_screen
 from cogs.confirmations import Confirmations
+from cogs.reactions import Reactions
 
 if TYPE_CHECKING:
     from bot.client import TradecordBot
@@ -111,7 +112,8 @@ class SignalListener(commands.Cog):
         self._signal_channels = frozenset(str(c) for c in self.services.authority.signal_channel_ids)
         self._unscreen: Callable[[], None] = lambda: None
         self._in_flight: set[asyncio.Task[None]] = set()  # signals taken from payloads, until handled
-        self._confirmations = Confirmations()
+        self._reactions = Reactions()
+        self._confirmations = Confirmations(self._reactions)
 
     async def cog_load(self) -> None:
         self._unscreen = gateway_screen.install(self.bot, self._screen)
@@ -119,6 +121,7 @@ class SignalListener(commands.Cog):
     async def cog_unload(self) -> None:
         self._unscreen()
         await self._confirmations.aclose()
+        await self._reactions.aclose()
 
     def _screen(self, data: dict[str, Any]) -> bool:
         """A raw MESSAGE_CREATE: chatter and the bot's own messages (its replies coming back) are done with here,
@@ -301,9 +304,9 @@ class SignalListener(commands.Cog):
                 # In a busy channel the lines are folded into one message a second (`Confirmations`).
                 await self._confirmations.confirm(message, _executed_text(result), emoji)
                 return
-            await message.add_reaction(emoji)
         except discord.HTTPException as exc:
             log.warning("discord.reply_failed", signal_id=result.signal_id, status=exc.status, error=exc.text)
+        self._reactions.add(message, emoji)  # a failed reply leaves the outcome to show all the same
 
     @commands.Cog.listener()
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:

@@ -12,6 +12,7 @@ the signal it confirms, delaying the orders of the signals behind it (docs/bench
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -77,7 +78,10 @@ class Confirmations:
         channel.waiting.append((message, line))
         if channel.timer is None:
             delay = max(0.0, channel.last_sent + self._interval - now)
-            channel.timer = asyncio.get_running_loop().call_later(delay, self._start_sending, channel)
+            # Outside this signal's log context: the message it sends is about every signal waiting.
+            channel.timer = asyncio.get_running_loop().call_later(
+                delay, self._start_sending, channel, context=contextvars.Context()
+            )
         self._reactions.add(message, emoji)
 
     def _start_sending(self, channel: _Channel) -> None:

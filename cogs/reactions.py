@@ -10,6 +10,7 @@ turn (docs/benchmarks.md, "Answering"). A quiet channel's reaction goes out at o
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections import deque
 
 import discord
@@ -38,7 +39,12 @@ class Reactions:
             waiting = self._waiting[channel_id] = deque()
         waiting.append((message, emoji))
         if channel_id not in self._senders:
-            self._senders[channel_id] = asyncio.get_running_loop().create_task(self._send(channel_id, waiting))
+            # A context of its own: the sender outlives the signal that started it, whose ids the log context
+            # would otherwise put on the lines about every reaction after it.
+            sender = asyncio.get_running_loop().create_task(
+                self._send(channel_id, waiting), context=contextvars.Context()
+            )
+            self._senders[channel_id] = sender
 
     @property
     def waiting(self) -> int:

@@ -11,7 +11,7 @@ from typing import Any, cast
 import discord
 import pytest
 
-from bot.logs import configure_logging
+from bot.logs import configure_logging, log_context
 from cogs.reactions import Reactions
 
 pytestmark = pytest.mark.usefixtures("restore_logging")
@@ -131,3 +131,21 @@ async def test_a_stop_with_nothing_waiting_says_nothing() -> None:
     reactions.add(message(channel, 1), "✅")
     await reactions.aclose()
     assert channel.sent == [(1, "✅")] and stream.getvalue() == ""
+
+
+async def test_lines_about_a_reaction_do_not_carry_the_ids_of_the_signal_that_started_the_queue() -> None:
+    stream = io.StringIO()
+    configure_logging(json=True, stream=stream)
+    reactions = Reactions()
+    channel = Channel(1)
+    channel.open.clear()
+    gone = discord.NotFound(cast(Any, SimpleNamespace(status=404, reason="Not Found")), "Unknown Message")
+    with log_context(signal_id="s-first", message_id=1):
+        reactions.add(message(channel, 1), "✅")
+    with log_context(signal_id="s-second", message_id=2):
+        reactions.add(message(channel, 2, gone), "✅")
+    channel.open.set()
+    await settled(reactions)
+    (line,) = log_lines(stream)
+    assert line["event"] == "discord.reaction_failed" and line["message_id"] == 2
+    assert "signal_id" not in line

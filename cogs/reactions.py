@@ -4,7 +4,7 @@ Discord limits how fast a bot reacts in a channel, and discord.py waits out the 
 busy channel reactions queue whoever holds them. Held here as (message, emoji), a waiting reaction costs the
 event loop a list append; held by discord.py, each was a request under way (its route, headers and a waiter
 in the limiter), ~40 µs of the loop a signal at 2,000 signals/s and a task per signal kept alive until its
-turn (docs/benchmarks.md, "Answering"). A quiet channel's reaction goes out at once, as before.
+turn (docs/benchmarks.md, "Reactions and log lines"). A quiet channel's reaction goes out at once.
 """
 
 from __future__ import annotations
@@ -29,10 +29,15 @@ class Reactions:
         self._stop_wait_seconds = stop_wait_seconds
         self._waiting: dict[int, deque[tuple[discord.PartialMessage, str]]] = {}
         self._senders: dict[int, asyncio.Task[None]] = {}
+        self._stopping = False
 
     def add(self, message: discord.PartialMessage, emoji: str) -> None:
         """React `emoji` on `message` after the reactions asked for before it in its channel; a failure is
-        logged, not raised (the signal it answers is recorded whatever happens to its reaction)."""
+        logged, not raised (the signal it answers is recorded whatever happens to its reaction). Once the bot
+        is stopping (`aclose`), a reaction is dropped: discord.py's session is about to close."""
+        if self._stopping:
+            log.info("discord.reaction_dropped", message_id=message.id, reason="the bot is stopping")
+            return
         channel_id = message.channel.id
         waiting = self._waiting.get(channel_id)
         if waiting is None:
@@ -68,6 +73,7 @@ class Reactions:
     async def aclose(self) -> None:
         """The bot is stopping: send what is waiting for up to `stop_wait_seconds`, then drop the rest, logged
         as one line with their number rather than an error each when discord.py's session closes."""
+        self._stopping = True
         senders = list(self._senders.values())
         if not senders:
             return

@@ -123,6 +123,19 @@ async def test_a_stop_sends_what_it_can_in_time_and_counts_the_rest_in_one_line(
     assert line["event"] == "discord.reactions_dropped" and line["count"] == 3 and line["level"] == "warning"
 
 
+async def test_a_reaction_asked_for_once_the_bot_is_stopping_is_dropped_and_said_so() -> None:
+    stream = io.StringIO()
+    configure_logging(json=True, stream=stream)
+    reactions = Reactions()
+    channel = Channel(1)
+    await reactions.aclose()
+    reactions.add(message(channel, 7), "✅")
+    await asyncio.sleep(0.01)
+    assert channel.sent == [] and reactions.waiting == 0
+    (line,) = log_lines(stream)
+    assert line["event"] == "discord.reaction_dropped" and line["message_id"] == 7
+
+
 async def test_a_stop_with_nothing_waiting_says_nothing() -> None:
     stream = io.StringIO()
     configure_logging(json=True, stream=stream)

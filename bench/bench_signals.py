@@ -22,7 +22,9 @@ up to the last reaction on Discord (up to 500/s; above that the run does not wai
 emulator's rate-limit headers never run out, so the bot sends its reactions as fast as its event loop lets
 it (over 1,000 a second while taking 2,000 signals a second), where Discord would let a few a second per
 channel through and the rest would wait in the bot's queue: with answers on, this benchmark has the bot do
-more answering than Discord would. Every figure is the median over `--runs` runs.
+more answering than Discord would. `--discord-reaction-limit` gives the bot's reactions Discord's bucket
+instead (one every 0.25 s per channel): they wait in the bot's queue as in production, and the run does not
+wait for them. Every figure is the median over `--runs` runs.
 
 Each signal is one order (`BUY AAPL <n> @ MKT`, alternating with SELL, every size distinct so none is a
 duplicate). The paper broker's token bucket is raised to 1,000,000/s: its default (1,000/s) is a stand-in
@@ -80,6 +82,9 @@ SCENARIOS = (
 # it the answers fall behind the signals (each reaction is a REST request on the loop that takes them) and
 # the bot is stopped with some still queued.
 ANSWERED_UP_TO = 500.0
+# `--discord-reaction-limit`: the emulator gives the bot's reactions Discord's bucket, one every 0.25 s per
+# channel, so they wait in the bot's queue as they would in production (and the run never waits for them).
+DISCORD_REACTION_INTERVAL = 0.25
 
 
 def silence_answers() -> None:
@@ -109,7 +114,7 @@ async def settle(metrics: Metrics, target: int, timeout: float = 300) -> None:  
 
 
 async def run_scenario(
-    feeder: Feeder, scenario: Scenario, workdir: Path, answers: bool, writer_cpu: str
+    feeder: Feeder, scenario: Scenario, workdir: Path, answers: bool, writer_cpu: str, wait_answered: bool
 ) -> dict[str, float]:
     world = feeder.world
     assert world is not None
@@ -124,7 +129,7 @@ async def run_scenario(
         await settle(metrics, 20 + scenario.signals)
         cpu_seconds = time.process_time() - cpu_started
         answered_at = None
-        if answers and scenario.rate is not None and scenario.rate <= ANSWERED_UP_TO:
+        if answers and wait_answered and scenario.rate is not None and scenario.rate <= ANSWERED_UP_TO:
             answered = await feeder.ask({"do": "wait_answered", "ids": [mid for mid, _ in sent["sent"]]})
             answered_at = answered["answered_at"]
     await feeder.wait_disconnected()
@@ -163,7 +168,9 @@ def summarize(db: Path, sent_at: dict[str, float], answered_at: float | None = N
     return summary
 
 
-async def run(runs: int, only: list[str] | None, answers: bool, writer_cpu: str) -> dict[str, Any]:
+async def run(
+    runs: int, only: list[str] | None, answers: bool, writer_cpu: str, reaction_interval: float | None
+) -> dict[str, Any]:
     scenarios = [s for s in SCENARIOS if only is None or s.name in only]
     results: dict[str, list[dict[str, float]]] = {s.name: [] for s in scenarios}
     with tempfile.TemporaryDirectory(prefix="tradecord-bench-") as tmp:
@@ -174,8 +181,10 @@ async def run(runs: int, only: list[str] | None, answers: bool, writer_cpu: str)
                 workdir.mkdir()
                 started = time.perf_counter()
                 # A fresh emulator too: one that has served a big run keeps its messages and is slower after.
-                async with Feeder() as feeder:
-                    row = await run_scenario(feeder, scenario, workdir, answers, writer_cpu)
+                async with Feeder(reaction_interval=reaction_interval) as feeder:
+                    row = await run_scenario(
+                        feeder, scenario, workdir, answers, writer_cpu, wait_answered=reaction_interval is None
+                    )
                 results[scenario.name].append(row)
                 print(
                     f"run {index + 1} {scenario.name:>8}: offered {row['offered']:7,.0f}/s, {row['throughput']:7,.0f}"
@@ -230,17 +239,27 @@ def main() -> None:
     parser.add_argument(
         "--writer-cpu", choices=("any", "loop"), default=DEFAULT_WRITER_CPU, help="the bot's storage.writer_cpu"
     )
+    parser.add_argument(
+        "--discord-reaction-limit",
+        action="store_true",
+        help=f"the emulator limits the bot's reactions as Discord does (one every {DISCORD_REACTION_INTERVAL} s"
+        " per channel); the run does not wait for answers",
+    )
     add_report_options(parser, HEADING)
     args = parser.parse_args()
     if args.answers == "off":
         silence_answers()
-    results = run_on(args.loop, run(args.runs, args.only, args.answers == "on", args.writer_cpu))
+    reaction_interval = DISCORD_REACTION_INTERVAL if args.discord_reaction_limit else None
+    results = run_on(args.loop, run(args.runs, args.only, args.answers == "on", args.writer_cpu, reaction_interval))
     results["loop"] = args.loop
     heading = HEADING if args.answers == "on" else HEADING_SILENT
     options = ["--answers off"] if args.answers == "off" else []
     if args.writer_cpu != DEFAULT_WRITER_CPU:
         heading += f', storage.writer_cpu = "{args.writer_cpu}"'
         options.append(f"--writer-cpu {args.writer_cpu}")
+    if args.discord_reaction_limit:
+        heading += ", reactions at Discord's limit"
+        options.append("--discord-reaction-limit")
     command = command_line("bench_signals.py", args, *options)
     publish(args, "signals", heading, results, markdown(results, load(args.baseline), command, heading))
 

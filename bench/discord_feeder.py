@@ -191,12 +191,12 @@ class FeederProcess:
         raise ValueError(f"unknown command {command!r}")
 
 
-async def serve(channels: int, chatter_users: int) -> None:
+async def serve(channels: int, chatter_users: int, reaction_interval: float | None) -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=1 << 30)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     out = os.fdopen(sys.stdout.fileno(), "w", buffering=1, closefd=False)
-    async with FakeDiscord(heartbeat_interval_ms=41_250) as fake:
+    async with FakeDiscord(heartbeat_interval_ms=41_250, reaction_interval=reaction_interval) as fake:
         process = FeederProcess(fake, build_world(fake, channels, chatter_users))
         out.write(json.dumps(asdict(process.world)) + "\n")
         while line := await reader.readline():
@@ -210,9 +210,10 @@ async def serve(channels: int, chatter_users: int) -> None:
 class Feeder:
     """The parent's handle on the emulator process: `async with Feeder() as feeder: feeder.world ...`."""
 
-    def __init__(self, *, channels: int = 4, chatter_users: int = 8) -> None:
+    def __init__(self, *, channels: int = 4, chatter_users: int = 8, reaction_interval: float | None = None) -> None:
         self._channels = channels
         self._chatter_users = chatter_users
+        self._reaction_interval = reaction_interval  # FakeDiscord's: None, reactions never wait
         self._process: asyncio.subprocess.Process | None = None
         self.world: FeederWorld | None = None
 
@@ -222,6 +223,7 @@ class Feeder:
             THIS_FILE,
             str(self._channels),
             str(self._chatter_users),
+            "none" if self._reaction_interval is None else str(self._reaction_interval),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             limit=1 << 30,
@@ -265,4 +267,5 @@ class Feeder:
 
 
 if __name__ == "__main__":
-    event_loop.run(serve(int(sys.argv[1]), int(sys.argv[2])))
+    interval = float(sys.argv[3]) if sys.argv[3] != "none" else None
+    event_loop.run(serve(int(sys.argv[1]), int(sys.argv[2]), interval))

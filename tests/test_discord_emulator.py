@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+import aiohttp
 import discord
 import pytest
 from discord import app_commands
@@ -413,3 +414,25 @@ async def test_heartbeat_latency_is_never_a_whole_heartbeat_interval(monkeypatch
         finally:
             await runner.aclose()
     assert seen and max(seen) < interval, max(seen)
+
+
+async def test_a_reaction_interval_gives_the_bots_reactions_discords_bucket_and_nothing_else() -> None:
+    """With `reaction_interval`, the bot's own reaction answers "one, then wait the interval" as Discord's
+    headers do, so discord.py spaces its reactions; other routes keep their roomy bucket."""
+    async with FakeDiscord(reaction_interval=0.25) as fake:
+        guild = fake.add_guild("Guild")
+        channel = fake.add_channel(guild, "signals")
+        alice = fake.add_user("alice")
+        fake.add_member(guild, alice)
+        message = await fake.post_message(channel, alice, "BUY AAPL 1 @ MKT")
+        headers = {"Authorization": f"Bot {fake.bot_token}"}
+        base = f"{fake.api_base_url}/channels/{channel}/messages/{message}"
+        async with aiohttp.ClientSession(headers=headers) as session:
+            async with session.put(f"{base}/reactions/%E2%9C%85/@me") as reacted:
+                assert reacted.status == 204
+                assert reacted.headers["X-RateLimit-Limit"] == "1"
+                assert reacted.headers["X-RateLimit-Remaining"] == "0"
+                assert reacted.headers["X-RateLimit-Reset-After"] == "0.250"
+            async with session.get(base) as read:
+                assert read.status == 200 and read.headers["X-RateLimit-Remaining"] == "49"
+        assert fake.reactions(channel, message) == ["✅"]

@@ -15,7 +15,8 @@ and ``discord.gateway_url``)::
 API (all ids are ints; see each method's docstring)::
 
     async with FakeDiscord(bot_user_id=None, application_id=None, bot_token="fake-bot-token",
-                           approved_intents=PRIVILEGED_INTENTS, interaction_deadline=3.0) as fake:
+                           approved_intents=PRIVILEGED_INTENTS, interaction_deadline=3.0,
+                           reaction_interval=None) as fake:
         fake.api_base_url / fake.gateway_url / fake.resume_gateway_url / fake.bot_user_id / fake.owner_id
         # world (added before connect -> in GUILD_CREATE; after -> GUILD_CREATE/CHANNEL_CREATE/... dispatch)
         guild_id = fake.add_guild("Guild")              # bot + owner are members, @everyone + bot role exist

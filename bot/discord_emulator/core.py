@@ -63,6 +63,7 @@ class FakeConfig:
     heartbeat_interval_ms: int = 41_250
     interaction_deadline: float = 3.0
     bot_permissions: int = DEFAULT_BOT_PERMISSIONS
+    reaction_interval: float | None = None
 
 
 class Core:

@@ -28,7 +28,9 @@ class FakeDiscord(BotObservations):
 
     ``approved_intents`` are the privileged intents "enabled in the developer portal" (default: all);
     identifying with others closes the socket with 4014. ``interaction_deadline`` is Discord's 3 s
-    window for the first interaction callback.
+    window for the first interaction callback. Every route's rate-limit bucket is roomy (discord.py never
+    waits) unless ``reaction_interval`` is set: then the bot's own reactions get Discord's bucket for them,
+    one every ``reaction_interval`` seconds per channel (0.25 at Discord), and discord.py waits between them.
     """
 
     def __init__(
@@ -42,6 +44,7 @@ class FakeDiscord(BotObservations):
         heartbeat_interval_ms: int = 41_250,
         interaction_deadline: float = 3.0,
         bot_permissions: int = DEFAULT_BOT_PERMISSIONS,
+        reaction_interval: float | None = None,
     ) -> None:
         config = FakeConfig(
             bot_user_id=bot_user_id,
@@ -52,6 +55,7 @@ class FakeDiscord(BotObservations):
             heartbeat_interval_ms=heartbeat_interval_ms,
             interaction_deadline=interaction_deadline,
             bot_permissions=bot_permissions,
+            reaction_interval=reaction_interval,
         )
         self._core = Core(config)
         self._runner: web.AppRunner | None = None

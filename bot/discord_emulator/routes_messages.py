@@ -27,6 +27,7 @@ from .web_util import (
 routes = web.RouteTableDef()
 _MESSAGE = API_PREFIX + "/channels/{channel_id}/messages/{message_id}"
 _REACTION = _MESSAGE + "/reactions/{emoji}"
+OWN_REACTION = _REACTION + "/@me"  # the bot's own; the edge may give it Discord's rate limit (server.py)
 _ALLOWED_SEND_FLAGS = (1 << 2) | (1 << 12)  # SUPPRESS_EMBEDS, SUPPRESS_NOTIFICATIONS
 
 
@@ -115,7 +116,7 @@ async def delete_message(request: web.Request) -> web.StreamResponse:
     return no_content()
 
 
-@routes.put(_REACTION + "/@me")
+@routes.put(OWN_REACTION)
 async def add_own_reaction(request: web.Request) -> web.StreamResponse:
     """``PUT .../reactions/{emoji}/@me``."""
     core = core_of(request)

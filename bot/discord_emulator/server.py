@@ -84,10 +84,20 @@ async def discord_edge(request: web.Request, handler: Handler) -> web.StreamResp
 
 
 def _ratelimit_headers(request: web.Request) -> dict[str, str]:
-    """A roomy per-route bucket: discord.py tracks it but never has to wait."""
+    """A roomy per-route bucket, which discord.py tracks but never has to wait for; with a `reaction_interval`,
+    the bot's own reactions get Discord's bucket for them instead: one, then wait for the interval."""
     resource = request.match_info.route.resource
     template = resource.canonical if resource is not None else request.path
     bucket = hashlib.sha1(f"{request.method} {template}".encode()).hexdigest()[:16]
+    interval = request.app[CORE].config.reaction_interval
+    if interval is not None and request.method == "PUT" and template == routes_messages.OWN_REACTION:
+        return {
+            "X-RateLimit-Bucket": bucket,
+            "X-RateLimit-Limit": "1",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": f"{time.time() + interval:.3f}",
+            "X-RateLimit-Reset-After": f"{interval:.3f}",
+        }
     return {
         "X-RateLimit-Bucket": bucket,
         "X-RateLimit-Limit": "50",

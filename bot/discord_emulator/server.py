@@ -89,21 +89,16 @@ def _ratelimit_headers(request: web.Request) -> dict[str, str]:
     resource = request.match_info.route.resource
     template = resource.canonical if resource is not None else request.path
     bucket = hashlib.sha1(f"{request.method} {template}".encode()).hexdigest()[:16]
+    limit, remaining, reset_after = "50", "49", 1.0
     interval = request.app[CORE].config.reaction_interval
     if interval is not None and request.method == "PUT" and template == routes_messages.OWN_REACTION:
-        return {
-            "X-RateLimit-Bucket": bucket,
-            "X-RateLimit-Limit": "1",
-            "X-RateLimit-Remaining": "0",
-            "X-RateLimit-Reset": f"{time.time() + interval:.3f}",
-            "X-RateLimit-Reset-After": f"{interval:.3f}",
-        }
+        limit, remaining, reset_after = "1", "0", interval
     return {
         "X-RateLimit-Bucket": bucket,
-        "X-RateLimit-Limit": "50",
-        "X-RateLimit-Remaining": "49",
-        "X-RateLimit-Reset": f"{time.time() + 1:.3f}",
-        "X-RateLimit-Reset-After": "1.000",
+        "X-RateLimit-Limit": limit,
+        "X-RateLimit-Remaining": remaining,
+        "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+        "X-RateLimit-Reset-After": f"{reset_after:.3f}",
     }
 
 

@@ -73,15 +73,14 @@ class Confirmations:
         if not channel.waiting and now - channel.last_sent >= self._interval:
             channel.last_sent = now
             await message.reply(line, mention_author=False, silent=True)
-            self._reactions.add(message, emoji)
-            return
-        channel.waiting.append((message, line))
-        if channel.timer is None:
-            delay = max(0.0, channel.last_sent + self._interval - now)
-            # Outside this signal's log context: the message it sends is about every signal waiting.
-            channel.timer = asyncio.get_running_loop().call_later(
-                delay, self._start_sending, channel, context=contextvars.Context()
-            )
+        else:
+            channel.waiting.append((message, line))
+            if channel.timer is None:
+                delay = max(0.0, channel.last_sent + self._interval - now)
+                # Outside this signal's log context: the message it sends is about every signal waiting.
+                channel.timer = asyncio.get_running_loop().call_later(
+                    delay, self._start_sending, channel, context=contextvars.Context()
+                )
         self._reactions.add(message, emoji)
 
     def _start_sending(self, channel: _Channel) -> None:

@@ -56,15 +56,14 @@ async def pin_loop_and_writer(db: Database) -> Callable[[], None]:
     if isinstance(cpu, str):
         log.info("cpu.not_pinned", reason=cpu)
         return _unpinned
-    try:
+    try:  # a container's seccomp or cpuset can refuse either
         restore_writer = await db.in_writer_thread(lambda: pin_current_thread(cpu))
-    except OSError as exc:  # a container's seccomp or cpuset can refuse it
-        log.warning("cpu.not_pinned", cpu=cpu, reason=f"the kernel refused: {exc}")
-        return _unpinned
-    try:
-        restore = pin_current_thread(cpu)
+        try:
+            restore = pin_current_thread(cpu)
+        except OSError:
+            await db.in_writer_thread(restore_writer)
+            raise
     except OSError as exc:
-        await db.in_writer_thread(restore_writer)
         log.warning("cpu.not_pinned", cpu=cpu, reason=f"the kernel refused: {exc}")
         return _unpinned
     log.info("cpu.pinned", cpu=cpu, threads="event loop, database writer")

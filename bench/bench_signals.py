@@ -42,7 +42,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import discord
 
@@ -60,7 +60,8 @@ from bot.settings import StorageSettings
 HEADING = "## Signal throughput and latency"
 HEADING_SILENT = "## Signal throughput and latency, without answering on Discord"
 BROKER = {"rate_per_second": 1_000_000, "burst": 1_000_000}
-DEFAULT_WRITER_CPU = StorageSettings.model_fields["writer_cpu"].default
+WRITER_CPU_FIELD = StorageSettings.model_fields["writer_cpu"]
+WRITER_CPUS, DEFAULT_WRITER_CPU = get_args(WRITER_CPU_FIELD.annotation), WRITER_CPU_FIELD.default
 
 
 @dataclass(frozen=True)
@@ -237,7 +238,7 @@ def main() -> None:
     parser.add_argument("--loop", choices=LOOPS, default="auto", help="auto: the bot's own (uvloop when installed)")
     parser.add_argument("--answers", choices=("on", "off"), default="on", help="off: see silence_answers()")
     parser.add_argument(
-        "--writer-cpu", choices=("any", "loop"), default=DEFAULT_WRITER_CPU, help="the bot's storage.writer_cpu"
+        "--writer-cpu", choices=WRITER_CPUS, default=DEFAULT_WRITER_CPU, help="the bot's storage.writer_cpu"
     )
     parser.add_argument(
         "--discord-reaction-limit",
